@@ -1,0 +1,322 @@
+"""Typed configuration: ``params.yaml`` (+ ``-S key=value`` overrides) -> validated :class:`Config`.
+
+One section per pipeline stage plus ``base``. Every rule is checked here, once, and every error
+names the key, the value, the rule and the fix, e.g. ``search.factor is 1, but must be >= 2``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from sklearn.metrics import get_scorer_names
+
+from tunepipe.errors import ConfigError, did_you_mean
+
+Task = Literal["binary", "multiclass", "regression"]
+# Placeholder the validators put in their messages; replaced by the dotted key of the failing field.
+KEY = "{key}"
+
+
+class _Section(BaseModel):
+    # strict: YAML already gives typed values, so "5" for an int is a mistake, not something to coerce.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class BaseConfig(_Section):
+    """``base``: settings shared by every stage."""
+
+    seed: int = 42
+
+    @field_validator("seed")
+    @classmethod
+    def _seed_range(cls, v: int) -> int:
+        if not 0 <= v < 2**32:
+            raise ValueError(f"{KEY} is {v}, but must be between 0 and 2**32 - 1; pick a smaller seed")
+        return v
+
+
+class DataConfig(_Section):
+    """``data``: where the table is, what to predict, how much to hold out."""
+
+    path: str
+    target: str
+    task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
+    test_size: float = 0.2
+    drop: list[str] = []
+
+    @field_validator("test_size")
+    @classmethod
+    def _test_size_range(cls, v: float) -> float:
+        if not 0.0 < v < 1.0:
+            raise ValueError(
+                f"{KEY} is {v}, but must be a fraction strictly between 0 and 1; e.g. 0.2 holds out 20%"
+            )
+        return v
+
+
+class CVConfig(_Section):
+    """``cv``: the fold plan shared by every trial."""
+
+    n_splits: int = 5
+    shuffle: bool = True
+
+    @field_validator("n_splits")
+    @classmethod
+    def _n_splits_range(cls, v: int) -> int:
+        if v < 2:
+            raise ValueError(f"{KEY} is {v}, but must be >= 2; cross-validation needs at least 2 folds")
+        return v
+
+
+class Distribution(_Section):
+    """One hyperparameter's search distribution.
+
+    ``{low, high}`` uniform float, ``{low, high, log: true}`` log-uniform, ``{low, high, type: int}``
+    uniform integer (both ends included), or ``{choices: [...]}``.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    type: Literal["float", "int"] = "float"
+    choices: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Distribution:
+        if self.choices is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError(
+                    f"{KEY} has both choices and low/high, but must have one or the other; "
+                    "remove low/high or remove choices"
+                )
+            if not self.choices:
+                raise ValueError(f"{KEY}.choices is [], but must list at least one value")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError(
+                f"{KEY} is missing {'low' if self.low is None else 'high'}, but a range needs both; "
+                "write {low: ..., high: ...} or {choices: [...]}"
+            )
+        if not self.low < self.high:
+            raise ValueError(
+                f"{KEY}.low is {self.low}, but must be < {KEY}.high ({self.high}); swap or widen them"
+            )
+        if self.log and self.low <= 0:
+            raise ValueError(
+                f"{KEY}.low is {self.low}, but must be > 0 when log is true; use a positive low "
+                "such as 1e-3, or set log: false"
+            )
+        if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
+            raise ValueError(
+                f"{KEY} has low={self.low}, high={self.high}, but type int needs whole numbers"
+            )
+        return self
+
+
+class SearchConfig(_Section):
+    """``search``: the strategy, its budget and the space it samples."""
+
+    strategy: Literal["random", "halving"] = "halving"
+    n_candidates: int = 81
+    factor: float = 3
+    resource: Literal["n_estimators", "n_samples"] = "n_estimators"
+    min_resources: int | Literal["smallest", "exhaust"] = "exhaust"
+    max_resources: int | None = None
+    aggressive_elimination: bool = False
+    scoring: str = "roc_auc"
+    space: dict[str, Distribution]
+
+    @field_validator("n_candidates")
+    @classmethod
+    def _n_candidates_range(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"{KEY} is {v}, but must be >= 1")
+        return v
+
+    @field_validator("factor")
+    @classmethod
+    def _factor_range(cls, v: float) -> float:
+        if not (math.isfinite(v) and v >= 2):
+            raise ValueError(
+                f"{KEY} is {v:g}, but must be >= 2; each rung keeps 1/factor of the candidates (3 is usual)"
+            )
+        return v
+
+    @field_validator("min_resources", "max_resources")
+    @classmethod
+    def _positive(cls, v: int | str | None) -> int | str | None:
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"{KEY} is {v}, but must be >= 1")
+        return v
+
+    @field_validator("scoring")
+    @classmethod
+    def _known_scorer(cls, v: str) -> str:
+        names = get_scorer_names()
+        if v not in names:
+            raise ValueError(
+                f"{KEY} is '{v}', but must be a scikit-learn scorer name{did_you_mean(v, names)} "
+                "(see sklearn.metrics.get_scorer_names())"
+            )
+        return v
+
+    @field_validator("space")
+    @classmethod
+    def _non_empty(cls, v: dict[str, Distribution]) -> dict[str, Distribution]:
+        if not v:
+            raise ValueError(
+                f"{KEY} is empty, but must name at least one hyperparameter to tune, "
+                "e.g. learning_rate: {low: 0.01, high: 0.3, log: true}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _resources_order(self) -> SearchConfig:
+        if (
+            isinstance(self.min_resources, int)
+            and self.max_resources is not None
+            and self.min_resources > self.max_resources
+        ):
+            raise ValueError(
+                f"search.min_resources is {self.min_resources}, but must be <= search.max_resources "
+                f"({self.max_resources}); lower min_resources or raise max_resources"
+            )
+        return self
+
+
+class ModelConfig(_Section):
+    """``model``: which estimator family, and its fixed (untuned) parameters."""
+
+    kind: str = "lightgbm"
+    params: dict[str, Any] = {}
+
+
+class ExecutionConfig(_Section):
+    """``execution``: how trials run. Does not change results, only speed."""
+
+    workers: int | Literal["auto"] = "auto"
+    threads_per_trial: int | Literal["auto"] = "auto"
+
+    @field_validator("workers", "threads_per_trial")
+    @classmethod
+    def _positive(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"{KEY} is {v}, but must be >= 1 or 'auto'")
+        return v
+
+
+class Config(_Section):
+    """The whole ``params.yaml``."""
+
+    base: BaseConfig = BaseConfig()
+    data: DataConfig
+    cv: CVConfig = CVConfig()
+    search: SearchConfig
+    model: ModelConfig = ModelConfig()
+    execution: ExecutionConfig = ExecutionConfig()
+
+
+# Fields whose values are free-form mappings: their keys are not checked against a schema here.
+_FREE_FORM = {("search", "space"), ("model", "params")}
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``key.path=value`` (DVC's ``-S`` syntax); the value is read as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(
+            f"override '{text}' is not of the form key=value; write e.g. -S search.n_candidates=27"
+        )
+    return key.strip().split("."), yaml.safe_load(value) if value.strip() else None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with each ``key.path=value`` override set."""
+    out = copy.deepcopy(raw)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = out
+        for i, part in enumerate(path[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"override '{text}': {'.'.join(path[: i + 1])} is {child!r}, not a section, "
+                    "so it has no sub-keys; override the key itself"
+                )
+            node = child
+        node[path[-1]] = value
+    return out
+
+
+def _check_unknown_keys(raw: Any, model: type[BaseModel], prefix: tuple[str, ...] = ()) -> None:
+    """Reject keys the schema does not know, suggesting the closest known one."""
+    if not isinstance(raw, dict):
+        return
+    fields = model.model_fields
+    for key, value in raw.items():
+        dotted = ".".join((*prefix, str(key)))
+        if key not in fields:
+            where = f"section {'.'.join(prefix)}" if prefix else "params.yaml"
+            raise ConfigError(
+                f"{dotted} is not a known key{did_you_mean(str(key), fields)} "
+                f"(known keys in {where}: {', '.join(fields)}); fix or remove it"
+            )
+        annotation = fields[key].annotation
+        if (*prefix, key) in _FREE_FORM:
+            continue
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _check_unknown_keys(value, annotation, (*prefix, str(key)))
+
+
+def _format_error(err: Any) -> str:
+    dotted = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "value_error":
+        return str(err["ctx"]["error"]).replace(KEY, dotted)
+    if err["type"] == "missing":
+        return f"{dotted} is missing, but is required; add it to params.yaml"
+    msg = err["msg"]
+    return f"{dotted} is {err['input']!r}, but {msg[0].lower()}{msg[1:]}; fix {dotted} in params.yaml"
+
+
+def parse_config(raw: Any, overrides: list[str] | None = None) -> Config:
+    """Validate a parsed ``params.yaml`` mapping (plus overrides) into a :class:`Config`.
+
+    Raises:
+        ConfigError: with one message per problem found by the schema.
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError(f"params.yaml must be a mapping of sections, but is {type(raw).__name__}")
+    raw = apply_overrides(raw, overrides or [])
+    _check_unknown_keys(raw, Config)
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as exc:
+        # A union (int | 'smallest' | ...) reports one error per alternative: merge them per key.
+        problems: dict[str, list[Any]] = {}
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if not _is_union_tag(p)]
+            problems.setdefault(".".join(map(str, loc)), []).append({**err, "loc": loc})
+        messages = []
+        for errs in problems.values():
+            if len(errs) == 1 or any(e["type"] == "value_error" for e in errs):
+                messages.append(_format_error(next((e for e in errs if e["type"] == "value_error"), errs[0])))
+            else:
+                merged = " or ".join(e["msg"][0].lower() + e["msg"][1:] for e in errs)
+                messages.append(_format_error({**errs[0], "msg": merged}))
+        raise ConfigError("\n".join(messages)) from None
+    # Cross-section rules need the model registry; imported here to keep this module's import light.
+    from tunepipe.models import check_model_config
+
+    check_model_config(cfg)
+    return cfg
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Pydantic adds the union member (``int``, ``literal['a','b']``) to a failing field's location."""
+    return isinstance(part, str) and (part in {"int", "float", "str", "bool", "none"} or part.startswith("literal["))

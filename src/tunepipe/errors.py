@@ -1,0 +1,31 @@
+"""The one exception type a user sees: a problem with their params or data, with the fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class TunepipeError(Exception):
+    """A user-facing error: the message names the key, the value, the rule and the fix.
+
+    The CLI prints the message without a traceback and exits with status 2.
+    """
+
+
+class ConfigError(TunepipeError):
+    """``params.yaml`` or a ``-S`` override is invalid."""
+
+
+class DataError(TunepipeError):
+    """The data set does not fit the params (missing file, column, too few rows, ...)."""
+
+
+class SearchError(TunepipeError):
+    """The search could not produce a result (e.g. every trial failed)."""
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest option, or ``""`` if none is close."""
+    matches = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{matches[0]}'?" if matches else ""

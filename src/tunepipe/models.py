@@ -1,0 +1,205 @@
+"""Model registry: ``model.kind`` -> a full scikit-learn pipeline (preprocessing + estimator).
+
+Every model is a :class:`~sklearn.pipeline.Pipeline` ``[("prep", ...), ("model", estimator)]`` that
+takes the raw feature columns, so preprocessing is fitted inside each fold (no leakage) and the
+saved model predicts from raw data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+from lightgbm import LGBMClassifier, LGBMRegressor
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from tunepipe.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from tunepipe.config import Config
+
+Preprocessing = Literal["category", "ordinal", "onehot"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one model family.
+
+    Attributes:
+        classifier: Estimator class for binary / multiclass tasks (None: not available).
+        regressor: Estimator class for regression (None: not available).
+        preprocessing: ``category`` (native categorical support: pandas category dtype),
+            ``ordinal`` (ordinal codes, NaN kept: trees), ``onehot`` (impute + one-hot + scale: linear).
+        n_estimators_param: The estimator's parameter for ``search.resource: n_estimators``.
+        defaults: Fixed parameters we set unless ``model.params`` overrides them.
+        seeded: Whether the estimator takes ``random_state``.
+    """
+
+    classifier: Callable[..., BaseEstimator] | None
+    regressor: Callable[..., BaseEstimator] | None
+    preprocessing: Preprocessing
+    n_estimators_param: str | None
+    defaults: dict[str, Any]
+    seeded: bool = True
+
+
+# LightGBM: quiet, and deterministic for given data, params and seed (its automatic row/col-wise
+# choice is timing-based, so it is pinned). n_jobs is set per trial by the thread budget.
+_LGBM_DEFAULTS = {"verbosity": -1, "deterministic": True, "force_col_wise": True}
+
+REGISTRY: dict[str, ModelSpec] = {
+    "lightgbm": ModelSpec(LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS),
+    "random_forest": ModelSpec(RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}),
+    "extra_trees": ModelSpec(ExtraTreesClassifier, ExtraTreesRegressor, "ordinal", "n_estimators", {}),
+    "hist_gradient_boosting": ModelSpec(
+        HistGradientBoostingClassifier, HistGradientBoostingRegressor, "category", "max_iter", {}
+    ),
+    "logistic_regression": ModelSpec(LogisticRegression, None, "onehot", None, {"max_iter": 1000}),
+    "ridge": ModelSpec(RidgeClassifier, Ridge, "onehot", None, {}),
+}
+
+
+class CategoricalCaster(TransformerMixin, BaseEstimator):
+    """Cast columns to pandas ``category`` with the categories seen in ``fit``.
+
+    Fixing the categories at fit time keeps the integer codes identical between training folds,
+    holdout and later predictions; unseen values become missing.
+    """
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> CategoricalCaster:
+        self.categories_ = {c: pd.Index(pd.unique(X[c].dropna())).sort_values() for c in X.columns}
+        self.feature_names_in_ = list(X.columns)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(
+            {c: pd.Categorical(X[c], categories=cats) for c, cats in self.categories_.items()},
+            index=X.index,
+        )
+
+    def get_feature_names_out(self, input_features: Any = None) -> Any:
+        import numpy as np
+
+        return np.asarray(self.feature_names_in_, dtype=object)
+
+
+def split_features(X: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) column names: anything not numeric (strings, bools, categories) is categorical."""
+    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
+    categorical = [c for c in X.columns if c not in numeric]
+    return numeric, categorical
+
+
+def _preprocessor(kind: Preprocessing, numeric: list[str], categorical: list[str]) -> ColumnTransformer:
+    if kind == "category":
+        cat: Any = CategoricalCaster()
+        num: Any = "passthrough"
+    elif kind == "ordinal":
+        # Trees split on codes; missing and unseen values get their own code (-1).
+        cat = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
+        num = "passthrough"
+    else:
+        cat = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        num = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+    transformer = ColumnTransformer(
+        [("num", num, numeric), ("cat", cat, categorical)], remainder="drop", verbose_feature_names_out=False
+    )
+    # pandas output keeps the category dtype that LightGBM / HistGradientBoosting read natively.
+    return transformer.set_output(transform="pandas")
+
+
+def estimator_class(kind: str, task: str) -> Callable[..., BaseEstimator]:
+    """The estimator class for ``kind`` and ``task``; ConfigError if the pair does not exist."""
+    spec = REGISTRY[kind]
+    cls = spec.regressor if task == "regression" else spec.classifier
+    if cls is None:
+        fits = [k for k, s in REGISTRY.items() if (s.regressor if task == "regression" else s.classifier)]
+        raise ConfigError(
+            f"model.kind is '{kind}', but it has no {'regressor' if task == 'regression' else 'classifier'} "
+            f"for data.task {task}; use one of: {', '.join(fits)}"
+        )
+    return cls
+
+
+def build_pipeline(
+    kind: str,
+    task: str,
+    numeric: list[str],
+    categorical: list[str],
+    params: dict[str, Any],
+    *,
+    seed: int,
+    threads: int = 1,
+) -> Pipeline:
+    """A fresh, unfitted pipeline for one model family with ``params`` on its estimator."""
+    spec = REGISTRY[kind]
+    cls = estimator_class(kind, task)
+    accepted = set(cls().get_params())
+    kwargs: dict[str, Any] = dict(spec.defaults)
+    if spec.seeded and "random_state" in accepted:
+        kwargs["random_state"] = seed
+    if "n_jobs" in accepted:
+        kwargs["n_jobs"] = threads
+    kwargs.update(params)
+    return Pipeline([("prep", _preprocessor(spec.preprocessing, numeric, categorical)), ("model", cls(**kwargs))])
+
+
+def resource_param(kind: str, resource: str) -> str | None:
+    """The estimator parameter the resource sets (None for ``n_samples``, which subsamples rows)."""
+    return REGISTRY[kind].n_estimators_param if resource == "n_estimators" else None
+
+
+def check_model_config(cfg: Config) -> None:
+    """Cross-section rules that need the registry: kind exists, space keys are real parameters,
+    the resource fits the model.
+    """
+    kind = cfg.model.kind
+    if kind not in REGISTRY:
+        raise ConfigError(
+            f"model.kind is '{kind}', but must be one of: {', '.join(REGISTRY)}{did_you_mean(kind, REGISTRY)}"
+        )
+    spec = REGISTRY[kind]
+    # Parameter names are the same for a family's classifier and regressor; check the one that exists.
+    cls = spec.classifier or spec.regressor
+    assert cls is not None
+    accepted = set(cls().get_params())
+    for section, names in (("model.params", cfg.model.params), ("search.space", cfg.search.space)):
+        for name in names:
+            if name not in accepted:
+                raise ConfigError(
+                    f"{section}.{name} is not a parameter of {cls.__name__}{did_you_mean(name, accepted)}; "
+                    f"fix or remove it"
+                )
+    search = cfg.search
+    if search.resource == "n_estimators":
+        param = spec.n_estimators_param
+        if param is None:
+            raise ConfigError(
+                f"search.resource is n_estimators, but model.kind '{kind}' has no number of estimators; "
+                "set search.resource: n_samples"
+            )
+        if param in search.space:
+            raise ConfigError(
+                f"search.space.{param} is set, but search.resource n_estimators already sets {param} per rung; "
+                f"remove it from the space or set search.resource: n_samples"
+            )
+        if search.max_resources is None:
+            raise ConfigError(
+                f"search.max_resources is null, but resource n_estimators needs the largest number of "
+                f"{param} to try; set e.g. search.max_resources: 500"
+            )

@@ -1,0 +1,114 @@
+"""One trial: one candidate at one resource level, fitted and scored on every fold."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import get_scorer
+from sklearn.pipeline import Pipeline
+from sklearn.utils import resample
+from threadpoolctl import threadpool_limits
+
+from tunepipe.config import Task
+from tunepipe.models import build_pipeline, resource_param
+from tunepipe.search import Candidate, TrialResult
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    """Everything a trial needs besides the data and the candidate (small, cheap to ship to a worker)."""
+
+    kind: str
+    task: Task
+    fixed_params: dict[str, Any]
+    scoring: str
+    resource: str
+    seed: int
+    threads: int
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+
+    def pipeline(self, params: dict[str, Any], n_resources: int | None = None) -> Pipeline:
+        """Unfitted pipeline for ``params``; ``n_resources`` sets the resource parameter if it is one."""
+        merged = {**self.fixed_params, **params}
+        param = resource_param(self.kind, self.resource)
+        if param is not None and n_resources is not None:
+            merged[param] = n_resources
+        return build_pipeline(
+            self.kind, self.task, list(self.numeric), list(self.categorical), merged,
+            seed=self.seed, threads=self.threads,
+        )
+
+
+def subsample(train_idx: np.ndarray, y: pd.Series, fraction: float, task: Task, seed: int) -> np.ndarray:
+    """The ``n_samples`` resource: a seeded, stratified (for classification) subset of a training fold.
+
+    As scikit-learn's halving search, each fold keeps ``int(fraction * len(train_idx))`` rows.
+    """
+    n = int(fraction * len(train_idx))
+    if n >= len(train_idx):
+        return train_idx
+    stratify = None if task == "regression" else y.iloc[train_idx].to_numpy()
+    try:
+        return np.sort(resample(train_idx, replace=False, n_samples=n, random_state=seed, stratify=stratify))
+    except ValueError:
+        # Too few rows to stratify (a class would get zero rows): fall back to a plain subsample.
+        return np.sort(resample(train_idx, replace=False, n_samples=n, random_state=seed))
+
+
+def evaluate_candidate(
+    candidate: Candidate,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    setup: TrialSetup,
+    n_train: int,
+) -> TrialResult:
+    """Fit and score ``candidate`` on every fold.
+
+    A fold that raises makes the trial ``failed`` with the error message and NaN scores (as
+    scikit-learn's ``error_score=np.nan``); the search goes on.
+    """
+    scorer = get_scorer(setup.scoring)
+    fraction = candidate.n_resources / n_train if setup.resource == "n_samples" else 1.0
+    scores: list[float] = []
+    fit_times: list[float] = []
+    score_times: list[float] = []
+    try:
+        # Caps every native thread pool (OpenMP, BLAS) the model uses to this trial's budget.
+        with threadpool_limits(limits=setup.threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for train_idx, test_idx in folds:
+                if fraction < 1.0:
+                    train_idx = subsample(train_idx, y, fraction, setup.task, setup.seed)
+                model = setup.pipeline(candidate.params, candidate.n_resources)
+                t0 = time.perf_counter()
+                model.fit(X.iloc[train_idx], y.iloc[train_idx])
+                t1 = time.perf_counter()
+                scores.append(float(scorer(model, X.iloc[test_idx], y.iloc[test_idx])))
+                fit_times.append(t1 - t0)
+                score_times.append(time.perf_counter() - t1)
+    except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
+        return TrialResult(
+            candidate,
+            tuple(math.nan for _ in folds),
+            tuple(fit_times),
+            tuple(score_times),
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+        )
+    return TrialResult(candidate, tuple(scores), tuple(fit_times), tuple(score_times))
+
+
+def refit(setup: TrialSetup, params: dict[str, Any], X: pd.DataFrame, y: pd.Series, n_resources: int | None) -> Pipeline:
+    """Fit ``params`` on all training rows at the maximum resource."""
+    model = setup.pipeline(params, n_resources)
+    with threadpool_limits(limits=setup.threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y)
