@@ -128,7 +128,8 @@ class SearchConfig(_Section):
     max_resources: int | None = None
     aggressive_elimination: bool = False
     scoring: str = "roc_auc"
-    space: dict[str, Distribution]
+    # None: the model kind's default space (see tunepipe.models.REGISTRY), filled in by parse_config.
+    space: dict[str, Distribution] | None = None
 
     @field_validator("n_candidates")
     @classmethod
@@ -166,11 +167,11 @@ class SearchConfig(_Section):
 
     @field_validator("space")
     @classmethod
-    def _non_empty(cls, v: dict[str, Distribution]) -> dict[str, Distribution]:
-        if not v:
+    def _non_empty(cls, v: dict[str, Distribution] | None) -> dict[str, Distribution] | None:
+        if v is not None and not v:
             raise ValueError(
                 f"{KEY} is empty, but must name at least one hyperparameter to tune, "
-                "e.g. learning_rate: {low: 0.01, high: 0.3, log: true}"
+                "e.g. learning_rate: {low: 0.01, high: 0.3, log: true}, or null for the model's default space"
             )
         return v
 
@@ -311,10 +312,19 @@ def parse_config(raw: Any, overrides: list[str] | None = None) -> Config:
                 messages.append(_format_error({**errs[0], "msg": merged}))
         raise ConfigError("\n".join(messages)) from None
     # Cross-section rules need the model registry; imported here to keep this module's import light.
-    from tunepipe.models import check_model_config
+    from tunepipe.models import check_model_config, default_space
 
+    if cfg.search.space is None and cfg.model.kind in _model_kinds():
+        space = {k: Distribution.model_validate(v) for k, v in default_space(cfg.model.kind).items()}
+        cfg = cfg.model_copy(update={"search": cfg.search.model_copy(update={"space": space})})
     check_model_config(cfg)
     return cfg
+
+
+def _model_kinds() -> set[str]:
+    from tunepipe.models import REGISTRY
+
+    return set(REGISTRY)
 
 
 def _is_union_tag(part: Any) -> bool:

@@ -27,5 +27,8 @@ class SearchError(TunepipeError):
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest option, or ``""`` if none is close."""
-    matches = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    options = [str(o) for o in options]
+    # A difference of case alone is the likeliest typo, and difflib scores short names poorly.
+    same_but_case = [o for o in options if o.lower() == word.lower()]
+    matches = same_but_case or difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f"; did you mean '{matches[0]}'?" if matches else ""

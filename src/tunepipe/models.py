@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier, LGBMRegressor
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -47,6 +48,8 @@ class ModelSpec:
             ``ordinal`` (ordinal codes, NaN kept: trees), ``onehot`` (impute + one-hot + scale: linear).
         n_estimators_param: The estimator's parameter for ``search.resource: n_estimators``.
         defaults: Fixed parameters we set unless ``model.params`` overrides them.
+        space: Default search space when ``search.space`` is null: the few parameters that matter
+            most for the family, over ranges that hold for most tabular data sets.
         seeded: Whether the estimator takes ``random_state``.
     """
 
@@ -55,6 +58,7 @@ class ModelSpec:
     preprocessing: Preprocessing
     n_estimators_param: str | None
     defaults: dict[str, Any]
+    space: dict[str, dict[str, Any]]
     seeded: bool = True
 
 
@@ -62,16 +66,47 @@ class ModelSpec:
 # choice is timing-based, so it is pinned). n_jobs is set per trial by the thread budget.
 _LGBM_DEFAULTS = {"verbosity": -1, "deterministic": True, "force_col_wise": True}
 
-REGISTRY: dict[str, ModelSpec] = {
-    "lightgbm": ModelSpec(LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS),
-    "random_forest": ModelSpec(RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}),
-    "extra_trees": ModelSpec(ExtraTreesClassifier, ExtraTreesRegressor, "ordinal", "n_estimators", {}),
-    "hist_gradient_boosting": ModelSpec(
-        HistGradientBoostingClassifier, HistGradientBoostingRegressor, "category", "max_iter", {}
-    ),
-    "logistic_regression": ModelSpec(LogisticRegression, None, "onehot", None, {"max_iter": 1000}),
-    "ridge": ModelSpec(RidgeClassifier, Ridge, "onehot", None, {}),
+_GBDT_SPACE = {
+    "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
+    "num_leaves": {"low": 8, "high": 256, "type": "int", "log": True},
+    "min_child_samples": {"low": 5, "high": 200, "type": "int", "log": True},
+    "subsample": {"low": 0.5, "high": 1.0},
+    "subsample_freq": {"choices": [1]},
+    "colsample_bytree": {"low": 0.4, "high": 1.0},
+    "reg_lambda": {"low": 0.001, "high": 10.0, "log": True},
 }
+_FOREST_SPACE = {
+    "max_features": {"low": 0.1, "high": 1.0},
+    "min_samples_leaf": {"low": 1, "high": 50, "type": "int", "log": True},
+    "max_depth": {"choices": [None, 8, 16, 32]},
+}
+_HGB_SPACE = {
+    "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
+    "max_leaf_nodes": {"low": 8, "high": 256, "type": "int", "log": True},
+    "min_samples_leaf": {"low": 5, "high": 200, "type": "int", "log": True},
+    "l2_regularization": {"low": 0.001, "high": 10.0, "log": True},
+    "max_features": {"low": 0.4, "high": 1.0},
+}
+
+REGISTRY: dict[str, ModelSpec] = {
+    "lightgbm": ModelSpec(LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS, _GBDT_SPACE),
+    "random_forest": ModelSpec(
+        RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE
+    ),
+    "extra_trees": ModelSpec(ExtraTreesClassifier, ExtraTreesRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE),
+    "hist_gradient_boosting": ModelSpec(
+        HistGradientBoostingClassifier, HistGradientBoostingRegressor, "category", "max_iter", {}, _HGB_SPACE
+    ),
+    "logistic_regression": ModelSpec(
+        LogisticRegression, None, "onehot", None, {"max_iter": 1000}, {"C": {"low": 0.001, "high": 100.0, "log": True}}
+    ),
+    "ridge": ModelSpec(RidgeClassifier, Ridge, "onehot", None, {}, {"alpha": {"low": 0.001, "high": 100.0, "log": True}}),
+}
+
+
+def default_space(kind: str) -> dict[str, dict[str, Any]]:
+    """The search space used for ``kind`` when ``search.space`` is null."""
+    return REGISTRY[kind].space
 
 
 class CategoricalCaster(TransformerMixin, BaseEstimator):
@@ -92,9 +127,7 @@ class CategoricalCaster(TransformerMixin, BaseEstimator):
             index=X.index,
         )
 
-    def get_feature_names_out(self, input_features: Any = None) -> Any:
-        import numpy as np
-
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_in_, dtype=object)
 
 
@@ -181,9 +214,10 @@ def check_model_config(cfg: Config) -> None:
     for section, names in (("model.params", cfg.model.params), ("search.space", cfg.search.space)):
         for name in names:
             if name not in accepted:
+                hint = "; or set search.space: null for the model's default space" if section == "search.space" else ""
                 raise ConfigError(
                     f"{section}.{name} is not a parameter of {cls.__name__}{did_you_mean(name, accepted)}; "
-                    f"fix or remove it"
+                    f"fix or remove it{hint}"
                 )
     search = cfg.search
     if search.resource == "n_estimators":

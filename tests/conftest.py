@@ -1,0 +1,82 @@
+"""Shared fixtures: small real-shaped data sets (categoricals + missing values) and configs."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+# Before anything imports Prefect: no analytics (no network here), and a test-local Prefect home.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from tunepipe.config import Config, parse_config  # noqa: E402
+
+
+def make_frame(n: int = 400, task: str = "binary", seed: int = 0) -> pd.DataFrame:
+    """A small table with numeric, categorical (string) and missing values and a learnable target."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = rng.uniform(-1, 1, size=n)
+    color = rng.choice(["red", "green", "blue", "violet"], size=n)
+    size = rng.choice(["S", "M", "L"], size=n)
+    signal = 1.5 * x1 - x2 + (color == "red") * 1.0 + (size == "L") * 0.5 + rng.normal(scale=0.5, size=n)
+    df = pd.DataFrame({"x1": x1, "x2": x2, "color": color, "size": size, "row_id": np.arange(n)})
+    df.loc[rng.random(n) < 0.1, "x2"] = np.nan
+    df.loc[rng.random(n) < 0.1, "color"] = None
+    if task == "binary":
+        df["y"] = np.where(signal > 0.3, "yes", "no")
+    elif task == "multiclass":
+        df["y"] = pd.cut(signal, [-np.inf, -0.5, 0.7, np.inf], labels=["low", "mid", "high"]).astype(str)
+    else:
+        df["y"] = signal * 10 + 100
+    return df
+
+
+BASE_RAW: dict[str, Any] = {
+    "base": {"seed": 7},
+    "data": {"path": "data.csv", "target": "y", "task": "auto", "test_size": 0.25, "drop": ["row_id"]},
+    "cv": {"n_splits": 3, "shuffle": True},
+    "search": {
+        "strategy": "halving",
+        "n_candidates": 9,
+        "factor": 3,
+        "resource": "n_estimators",
+        "min_resources": "exhaust",
+        "max_resources": 45,
+        "aggressive_elimination": False,
+        "scoring": "roc_auc",
+        "space": {
+            "learning_rate": {"low": 0.02, "high": 0.3, "log": True},
+            "num_leaves": {"low": 4, "high": 31, "type": "int"},
+            "min_child_samples": {"choices": [5, 10, 20]},
+        },
+    },
+    "model": {"kind": "lightgbm", "params": {}},
+    "execution": {"workers": 2, "threads_per_trial": 1},
+}
+
+
+@pytest.fixture
+def raw() -> dict[str, Any]:
+    """A fresh, valid params mapping to modify per test."""
+    return copy.deepcopy(BASE_RAW)
+
+
+@pytest.fixture
+def cfg(raw: dict[str, Any]) -> Config:
+    return parse_config(raw)
+
+
+@pytest.fixture
+def project(tmp_path: Path, raw: dict[str, Any]) -> Path:
+    """A project folder with a binary data set and params.yaml."""
+    import yaml
+
+    make_frame(400, "binary").to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    return tmp_path
