@@ -32,7 +32,7 @@ from tunepipe.threads import available_cores, plan_threads
 @task(name="prepare", cache_policy=NO_CACHE)
 def prepare_split(cfg: Config, root: str) -> io.SplitRef:
     """Validate the data, split off the holdout, assign folds, write them."""
-    df = io.read_table(Path(root) / cfg.data.path)
+    df = io.read_table(cfg.data.path, root)
     return io.write_split(data.prepare(df, cfg), Path(root) / io.SPLIT_DIR)
 
 
@@ -97,6 +97,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any]:
         threads=threads,
         numeric=tuple(split.numeric),
         categorical=tuple(split.categorical),
+        score_best_iteration=cfg.search.score_best_iteration,
     )
     candidates = sample_candidates(cfg.search.space, cfg.search.n_candidates, cfg.base.seed)
     strategy = make_strategy(
@@ -115,10 +116,11 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any]:
     best = strategy.best
     if math.isnan(best.mean_score):
         raise SearchError(report.all_failed_message(strategy.rungs[-1].results))
-    max_resources = resolve_max_resources(cfg.search, len(split.train))
+    # Refit at the winner's best round count when trials scored below their budget, else at the maximum.
+    n_final = best.best_resources or resolve_max_resources(cfg.search, len(split.train))
     # The final fits are single tasks: give them every core.
     final_setup = dataclasses.replace(setup, threads=available_cores())
-    model = refit(ref, final_setup, best.candidate.params, max_resources, label=best.candidate.label)
+    model = refit(ref, final_setup, best.candidate.params, n_final, label=best.candidate.label)
     baseline = refit(ref, final_setup, {}, None, label="defaults")
     test = score_holdout(model, ref, cfg.search.scoring, label=best.candidate.label)
     test["baseline_score"] = score_holdout(baseline, ref, cfg.search.scoring, label="defaults")[cfg.search.scoring]

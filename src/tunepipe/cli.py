@@ -34,7 +34,7 @@ def load_and_check(params: str, overrides: list[str], root: str):  # noqa: ANN20
     from tunepipe.config import parse_config
 
     cfg = parse_config(io.read_params(params), overrides)
-    data.validate(io.read_table(Path(root) / cfg.data.path), cfg)
+    data.validate(io.read_table(cfg.data.path, root), cfg)
     return cfg
 
 

@@ -127,6 +127,9 @@ class SearchConfig(_Section):
     min_resources: int | Literal["smallest", "exhaust"] = "exhaust"
     max_resources: int | None = None
     aggressive_elimination: bool = False
+    # With resource n_estimators on a boosting model: score each trial at its best number of
+    # rounds up to the rung's budget (on the mean CV curve) and refit with that many rounds.
+    score_best_iteration: bool = True
     scoring: str = "roc_auc"
     # None: the model kind's default space (see tunepipe.models.REGISTRY), filled in by parse_config.
     space: dict[str, Distribution] | None = None

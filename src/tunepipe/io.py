@@ -40,9 +40,9 @@ def read_params(path: str | Path) -> Any:
         raise ConfigError(f"params file '{p}' is not valid YAML: {exc}") from None
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read the data set (``.csv``, ``.parquet`` / ``.pq``)."""
-    p = Path(path)
+def read_table(path: str | Path, root: str | Path = ".") -> pd.DataFrame:
+    """Read the data set (``.csv``, ``.parquet`` / ``.pq``); a relative ``path`` is under ``root``."""
+    p = Path(root) / path
     if not p.is_file():
         raise DataError(f"data.path is '{path}', but no such file exists ({p.resolve()}); fix data.path in params.yaml")
     suffix = p.suffix.lower()

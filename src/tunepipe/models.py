@@ -51,6 +51,10 @@ class ModelSpec:
         space: Default search space when ``search.space`` is null: the few parameters that matter
             most for the family, over ranges that hold for most tabular data sets.
         seeded: Whether the estimator takes ``random_state``.
+        threads_param: The estimator's thread-count parameter (None: native pools are capped by
+            threadpoolctl around the fit instead).
+        iteration_kwarg: Keyword of predict / predict_proba that limits a boosting model to its
+            first k rounds (None: the model cannot be scored below its fitted size).
     """
 
     classifier: Callable[..., BaseEstimator] | None
@@ -60,6 +64,8 @@ class ModelSpec:
     defaults: dict[str, Any]
     space: dict[str, dict[str, Any]]
     seeded: bool = True
+    threads_param: str | None = None
+    iteration_kwarg: str | None = None
 
 
 # LightGBM: quiet, and deterministic for given data, params and seed (its automatic row/col-wise
@@ -89,11 +95,16 @@ _HGB_SPACE = {
 }
 
 REGISTRY: dict[str, ModelSpec] = {
-    "lightgbm": ModelSpec(LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS, _GBDT_SPACE),
-    "random_forest": ModelSpec(
-        RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE
+    "lightgbm": ModelSpec(
+        LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS, _GBDT_SPACE,
+        threads_param="n_jobs", iteration_kwarg="num_iteration",
     ),
-    "extra_trees": ModelSpec(ExtraTreesClassifier, ExtraTreesRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE),
+    "random_forest": ModelSpec(
+        RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, threads_param="n_jobs"
+    ),
+    "extra_trees": ModelSpec(
+        ExtraTreesClassifier, ExtraTreesRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, threads_param="n_jobs"
+    ),
     "hist_gradient_boosting": ModelSpec(
         HistGradientBoostingClassifier, HistGradientBoostingRegressor, "category", "max_iter", {}, _HGB_SPACE
     ),
@@ -123,7 +134,8 @@ class CategoricalCaster(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
-            {c: pd.Categorical(X[c], categories=cats) for c, cats in self.categories_.items()},
+            # Unseen values are masked first: they become missing, as LightGBM expects.
+            {c: pd.Categorical(X[c].where(X[c].isin(cats)), categories=cats) for c, cats in self.categories_.items()},
             index=X.index,
         )
 
@@ -186,8 +198,8 @@ def build_pipeline(
     kwargs: dict[str, Any] = dict(spec.defaults)
     if spec.seeded and "random_state" in accepted:
         kwargs["random_state"] = seed
-    if "n_jobs" in accepted:
-        kwargs["n_jobs"] = threads
+    if spec.threads_param is not None:
+        kwargs[spec.threads_param] = threads
     kwargs.update(params)
     return Pipeline([("prep", _preprocessor(spec.preprocessing, numeric, categorical)), ("model", cls(**kwargs))])
 

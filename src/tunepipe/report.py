@@ -25,6 +25,7 @@ def trials_table(strategy: Strategy, param_names: list[str]) -> pd.DataFrame:
             row |= {f"param_{name}": r.candidate.params.get(name) for name in param_names}
             row |= {f"split{k}_test_score": s for k, s in enumerate(r.fold_scores)}
             scores = np.asarray(r.fold_scores, dtype=float)
+            row["best_n_resources"] = r.best_resources if r.best_resources is not None else rung.n_resources
             row["mean_test_score"] = r.mean_score
             row["std_test_score"] = float(scores.std()) if not math.isnan(r.mean_score) else math.nan
             row["rank_test_score"] = ranks[r.candidate.id]
@@ -36,7 +37,11 @@ def trials_table(strategy: Strategy, param_names: list[str]) -> pd.DataFrame:
 
 
 def cv_metrics(strategy: Strategy, scoring: str) -> dict[str, Any]:
-    """``metrics/cv.json``: the winner and the shape of the search."""
+    """``metrics/cv.json``: the winner and the shape of the search.
+
+    ``best_n_resources`` is the resource the winner was scored and refit at (its best number of
+    boosting rounds when trials score below their budget, else the last rung's resource).
+    """
     best = strategy.best
     results = [r for rung in strategy.rungs for r in rung.results]
     return {
@@ -44,6 +49,7 @@ def cv_metrics(strategy: Strategy, scoring: str) -> dict[str, Any]:
         "best_score": best.mean_score,
         "best_params": best.candidate.params,
         "best_candidate": best.candidate.id,
+        "best_n_resources": best.best_resources or best.candidate.n_resources,
         "n_candidates": strategy.n_candidates,
         "n_resources": strategy.n_resources,
         "n_trials": len(results),

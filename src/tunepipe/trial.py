@@ -16,7 +16,7 @@ from sklearn.utils import resample
 from threadpoolctl import threadpool_limits
 
 from tunepipe.config import Task
-from tunepipe.models import build_pipeline, resource_param
+from tunepipe.models import REGISTRY, build_pipeline, resource_param
 from tunepipe.search import Candidate, TrialResult
 
 
@@ -33,6 +33,14 @@ class TrialSetup:
     threads: int
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
+    score_best_iteration: bool = False
+
+    @property
+    def iteration_kwarg(self) -> str | None:
+        """The predict keyword that scores a boosting model at fewer rounds, when that is wanted."""
+        if not (self.score_best_iteration and self.resource == "n_estimators"):
+            return None
+        return REGISTRY[self.kind].iteration_kwarg
 
     def pipeline(self, params: dict[str, Any], n_resources: int | None = None) -> Pipeline:
         """Unfitted pipeline for ``params``; ``n_resources`` sets the resource parameter if it is one."""
@@ -62,6 +70,37 @@ def subsample(train_idx: np.ndarray, y: pd.Series, fraction: float, task: Task, 
         return np.sort(resample(train_idx, replace=False, n_samples=n, random_state=seed))
 
 
+def checkpoints(n_resources: int) -> list[int]:
+    """Round counts at which a boosting trial is scored: about doubling up to ``n_resources`` (last).
+
+    Prediction with k rounds costs k, so doubling keeps all checkpoints together under about
+    twice the cost of scoring the full model once.
+    """
+    n_points = int(np.ceil(np.log2(max(n_resources, 2)))) + 1
+    grid = np.geomspace(1, n_resources, n_points).astype(int)
+    return sorted({int(k) for k in grid if k >= 1} | {n_resources})
+
+
+class FirstRounds:
+    """A fitted boosting estimator seen through its first ``k`` rounds, for a scikit-learn scorer."""
+
+    def __init__(self, model: Any, k: int, kwarg: str) -> None:
+        self._model, self._kw = model, {kwarg: k}
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self._model.classes_
+
+    def __sklearn_tags__(self) -> Any:
+        return self._model.__sklearn_tags__()
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self._model.predict(X, **self._kw)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self._model.predict_proba(X, **self._kw)
+
+
 def evaluate_candidate(
     candidate: Candidate,
     X: pd.DataFrame,
@@ -72,12 +111,19 @@ def evaluate_candidate(
 ) -> TrialResult:
     """Fit and score ``candidate`` on every fold.
 
+    With ``setup.iteration_kwarg`` (boosting, resource ``n_estimators``), each fold is also scored
+    at fewer rounds, and the trial reports the round count with the best mean CV score (as
+    ``lgb.cv`` with early stopping would): a high learning rate that wins at 10 rounds is then
+    compared at its best size, not punished or rewarded for a budget it does not need.
+
     A fold that raises makes the trial ``failed`` with the error message and NaN scores (as
     scikit-learn's ``error_score=np.nan``); the search goes on.
     """
     scorer = get_scorer(setup.scoring)
     fraction = candidate.n_resources / n_train if setup.resource == "n_samples" else 1.0
-    scores: list[float] = []
+    kwarg = setup.iteration_kwarg
+    points = checkpoints(candidate.n_resources) if kwarg else [candidate.n_resources]
+    curves: list[list[float]] = []  # per fold, the score at each checkpoint
     fit_times: list[float] = []
     score_times: list[float] = []
     try:
@@ -91,7 +137,13 @@ def evaluate_candidate(
                 t0 = time.perf_counter()
                 model.fit(X.iloc[train_idx], y.iloc[train_idx])
                 t1 = time.perf_counter()
-                scores.append(float(scorer(model, X.iloc[test_idx], y.iloc[test_idx])))
+                X_test, y_test = X.iloc[test_idx], y.iloc[test_idx]
+                if kwarg:
+                    # Transform once; each checkpoint then costs only its k rounds of prediction.
+                    Xt, est = model[:-1].transform(X_test), model[-1]
+                    curves.append([float(scorer(FirstRounds(est, k, kwarg), Xt, y_test)) for k in points])
+                else:
+                    curves.append([float(scorer(model, X_test, y_test))])
                 fit_times.append(t1 - t0)
                 score_times.append(time.perf_counter() - t1)
     except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
@@ -103,7 +155,17 @@ def evaluate_candidate(
             status="failed",
             error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
         )
-    return TrialResult(candidate, tuple(scores), tuple(fit_times), tuple(score_times))
+    table = np.asarray(curves)  # folds x checkpoints
+    mean = table.mean(axis=0)
+    # argmax takes the first (fewest rounds) of equal means; an all-NaN curve keeps the budget.
+    best = int(np.nanargmax(mean)) if not np.isnan(mean).all() else len(points) - 1
+    return TrialResult(
+        candidate,
+        tuple(float(v) for v in table[:, best]),
+        tuple(fit_times),
+        tuple(score_times),
+        best_resources=points[best] if kwarg else None,
+    )
 
 
 def refit(setup: TrialSetup, params: dict[str, Any], X: pd.DataFrame, y: pd.Series, n_resources: int | None) -> Pipeline:

@@ -40,6 +40,9 @@ class TrialResult:
     score_times: tuple[float, ...] = ()
     status: Literal["ok", "failed"] = "ok"
     error: str = ""
+    # The resource level the scores were taken at, when a trial may score below its budget
+    # (the best number of boosting rounds up to ``candidate.n_resources``); None means the budget.
+    best_resources: int | None = None
 
     @property
     def mean_score(self) -> float:

@@ -1,0 +1,71 @@
+"""One trial: folds inside, failures recorded not raised, the n_samples resource subsamples."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import make_frame
+from tunepipe.data import folds_from_plan, prepare
+from tunepipe.search import Candidate
+from tunepipe.trial import TrialSetup, evaluate_candidate, subsample
+
+
+def _setup(prepared: Any, **kw: Any) -> TrialSetup:
+    base = dict(kind="lightgbm", task=prepared.task, fixed_params={}, scoring="roc_auc", resource="n_estimators",
+                seed=0, threads=1, numeric=tuple(prepared.numeric), categorical=tuple(prepared.categorical))
+    return TrialSetup(**(base | kw))
+
+
+@pytest.fixture
+def prepared(cfg: Any) -> Any:
+    return prepare(make_frame(400), cfg)
+
+
+def test_scores_every_fold(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    result = evaluate_candidate(Candidate(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train, folds,
+                                _setup(prepared), len(prepared.train))
+    assert result.status == "ok" and result.error == ""
+    assert len(result.fold_scores) == len(result.fit_times) == len(result.score_times) == 3
+    assert 0.7 < result.mean_score <= 1.0
+
+
+def test_more_trees_change_the_model(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    run = lambda n: evaluate_candidate(Candidate(0, {}, 0, n), prepared.X_train, prepared.y_train, folds,  # noqa: E731
+                                       _setup(prepared), len(prepared.train)).fold_scores
+    assert run(1) != run(50)
+
+
+def test_failing_params_make_a_failed_trial_with_the_error(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    result = evaluate_candidate(Candidate(4, {"max_features": "nonsense"}, 0, 5), prepared.X_train, prepared.y_train,
+                                folds, _setup(prepared, kind="random_forest"), len(prepared.train))
+    assert result.status == "failed"
+    assert "max_features" in result.error
+    assert len(result.fold_scores) == 3 and all(math.isnan(s) for s in result.fold_scores)
+    assert math.isnan(result.mean_score)
+
+
+def test_n_samples_resource_subsamples_training_folds(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    setup = _setup(prepared, resource="n_samples")
+    small = evaluate_candidate(Candidate(0, {}, 0, 60), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
+    full = evaluate_candidate(Candidate(0, {}, 0, len(prepared.train)), prepared.X_train, prepared.y_train, folds, setup,
+                              len(prepared.train))
+    assert small.status == full.status == "ok"
+    assert small.fold_scores != full.fold_scores
+
+
+def test_subsample_is_seeded_stratified_and_sized() -> None:
+    y = pd.Series(["a"] * 80 + ["b"] * 20)
+    idx = np.arange(100)
+    a = subsample(idx, y, 0.5, "binary", seed=1)
+    assert len(a) == 50 and (y.iloc[a] == "b").sum() == 10
+    assert np.array_equal(a, subsample(idx, y, 0.5, "binary", seed=1))
+    assert np.array_equal(subsample(idx, y, 1.0, "binary", seed=1), idx)
