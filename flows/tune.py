@@ -29,7 +29,7 @@ from tunepipe.threads import available_cores, plan_threads
 
 # Caching across runs is a separate concern (inputs would have to be hashed on every call);
 # within a run every task is computed exactly once, so no cache policy is needed.
-@task(name="prepare", cache_policy=NO_CACHE)
+@task(name="prepare", task_run_name="prepare", cache_policy=NO_CACHE)
 def prepare_split(cfg: Config, root: str) -> io.SplitRef:
     """Validate the data, split off the holdout, assign folds, write them."""
     df = io.read_table(cfg.data.path, root)
@@ -128,20 +128,21 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any]:
     cv = report.cv_metrics(strategy, cfg.search.scoring)
     trials = report.trials_table(strategy, sorted(cfg.search.space))
     paths = io.write_outputs(root, trials, cv, test, model)
-    _publish(trials, cv, test, cfg.model.kind)
+    artifact_ids = _publish(trials, cv, test, cfg.model.kind)
     logger.info(
         "best CV %s %.5f (%s); holdout %.5f (default parameters: %.5f). Outputs: %s",
         cfg.search.scoring, cv["best_score"], best.candidate.label, test[cfg.search.scoring],
         test["baseline_score"], ", ".join(str(p) for p in paths),
     )
-    return {"cv": cv, "test": test, "outputs": [str(p) for p in paths]}
+    return {"cv": cv, "test": test, "outputs": [str(p) for p in paths], "artifacts": artifact_ids}
 
 
-def _publish(trials: Any, cv: dict[str, Any], test: dict[str, float], kind: str) -> None:
-    """Leaderboard table and summary markdown as Prefect artifacts (shown in the UI)."""
+def _publish(trials: Any, cv: dict[str, Any], test: dict[str, float], kind: str) -> list[str]:
+    """Leaderboard table and summary markdown as Prefect artifacts (shown in the UI); returns their ids."""
     top = trials.sort_values(["rung", "rank_test_score"], ascending=[False, True]).head(50)
     rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in top.to_dict("records")]
-    create_table_artifact(table=rows, key="tunepipe-leaderboard", description="Best trials, last rung first")
-    create_markdown_artifact(
+    table = create_table_artifact(table=rows, key="tunepipe-leaderboard", description="Best trials, last rung first")
+    summary = create_markdown_artifact(
         markdown=report.summary_markdown(cv, test, kind), key="tunepipe-summary", description="Tuning summary"
     )
+    return [str(table), str(summary)]

@@ -1,0 +1,165 @@
+"""End to end: the real tune flow on small data, checked against the output contract."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+import pytest
+import httpx
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+)
+from prefect.client.schemas.sorting import TaskRunSort
+
+from prefect.settings import PREFECT_API_URL
+
+from flows.tune import tune
+from tests.conftest import BASE_RAW, make_frame
+from tunepipe.config import parse_config
+from tunepipe.errors import SearchError
+
+CASES = {
+    "binary-lightgbm-halving": ("binary", []),
+    "multiclass-hgb-halving-n_samples": (
+        "multiclass",
+        ["model.kind=hist_gradient_boosting", "search.space=null", "search.resource=n_samples",
+         "search.min_resources=smallest", "search.max_resources=null", "search.scoring=neg_log_loss",
+         "search.n_candidates=6", "model.params={max_iter: 20}"],
+    ),
+    "regression-forest-random": (
+        "regression",
+        ["model.kind=random_forest", "search.space=null", "search.strategy=random", "search.n_candidates=4",
+         "search.max_resources=20", "search.scoring=neg_root_mean_squared_error"],
+    ),
+}
+
+
+def _project(tmp_path: Path, task: str, overrides: list[str]) -> tuple[Path, Any]:
+    make_frame(400, task, seed=1).to_csv(tmp_path / "data.csv", index=False)
+    return tmp_path, parse_config(BASE_RAW, overrides)
+
+
+def _read(root: Path) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    trials = pd.read_csv(root / "reports/trials.csv")
+    cv = json.loads((root / "metrics/cv.json").read_text())
+    test = json.loads((root / "metrics/test.json").read_text())
+    return trials, cv, test
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_flow_writes_the_output_contract(tmp_path: Path, case: str) -> None:
+    task, overrides = CASES[case]
+    root, cfg = _project(tmp_path, task, overrides)
+    tune(cfg, root=str(root))
+    trials, cv, test = _read(root)
+    names = sorted(cfg.search.space)
+
+    # reports/trials.csv: one row per candidate per rung, every contract column.
+    expected = ["rung", "n_resources", "candidate", *(f"param_{n}" for n in names),
+                *(f"split{k}_test_score" for k in range(cfg.cv.n_splits)),
+                "mean_test_score", "std_test_score", "rank_test_score", "mean_fit_time", "status", "error"]
+    assert set(expected) <= set(trials.columns)
+    assert len(trials) == cv["n_trials"] == sum(cv["n_candidates"])
+    assert trials.groupby("rung").size().tolist() == cv["n_candidates"]
+    assert trials.groupby("rung")["n_resources"].first().tolist() == cv["n_resources"]
+    assert (trials["status"] == "ok").all() and cv["n_failed"] == 0
+    splits = trials[[f"split{k}_test_score" for k in range(cfg.cv.n_splits)]]
+    assert splits.mean(axis=1).round(10).tolist() == trials["mean_test_score"].round(10).tolist()
+    for _, rung in trials.groupby("rung"):
+        assert sorted(rung["rank_test_score"]) == list(range(1, len(rung) + 1))
+        assert rung.sort_values("rank_test_score")["mean_test_score"].is_monotonic_decreasing
+
+    # metrics/cv.json: the winner is the best of the last rung.
+    last = trials[trials["rung"] == trials["rung"].max()]
+    top = last.sort_values("rank_test_score").iloc[0]
+    assert cv["scoring"] == cfg.search.scoring
+    assert cv["best_candidate"] == top["candidate"]
+    assert math.isclose(cv["best_score"], top["mean_test_score"])
+    assert cv["best_params"].keys() == set(names)
+    for n in names:
+        assert cv["best_params"][n] == top[f"param_{n}"] or (pd.isna(top[f"param_{n}"]) and cv["best_params"][n] is None)
+
+    # metrics/test.json: the scorer's name with scikit-learn's sign, plus standard metrics.
+    assert cfg.search.scoring in test
+    standard = {"rmse", "mae", "r2"} if task == "regression" else {"roc_auc", "log_loss", "accuracy"}
+    assert standard <= set(test)
+    if cfg.search.scoring == "neg_root_mean_squared_error":
+        assert math.isclose(test["neg_root_mean_squared_error"], -test["rmse"])
+
+    # models/model.joblib: a pipeline that predicts from raw columns (extra columns ignored).
+    model = joblib.load(root / "models/model.joblib")
+    raw = make_frame(50, task, seed=9).drop(columns=["y"])
+    assert len(model.predict(raw)) == 50
+
+
+def test_same_params_same_results_with_any_worker_count(tmp_path: Path) -> None:
+    results = []
+    for workers in (1, 2):
+        root = tmp_path / f"w{workers}"
+        root.mkdir()
+        root, cfg = _project(root, "binary", [f"execution.workers={workers}"])
+        tune(cfg, root=str(root))
+        trials, cv, test = _read(root)
+        results.append((trials.drop(columns=["mean_fit_time"]), cv, test))
+    pd.testing.assert_frame_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]
+    assert results[0][2] == results[1][2]
+
+
+def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path: Path) -> None:
+    root, cfg = _project(tmp_path, "binary", [
+        "model.kind=random_forest", "search.strategy=random", "search.n_candidates=4", "search.max_resources=10",
+        "search.space={max_features: {choices: [0.5, nonsense]}, min_samples_leaf: {choices: [1, 5]}}"])
+    tune(cfg, root=str(root))
+    trials, cv, _ = _read(root)
+    failed = trials[trials["status"] == "failed"]
+    assert len(failed) == cv["n_failed"] == 2
+    assert failed["error"].str.contains("max_features").all()
+    assert failed["mean_test_score"].isna().all()
+    assert (failed["rank_test_score"] > trials.loc[trials["status"] == "ok", "rank_test_score"].max()).all()
+    assert cv["best_params"]["max_features"] == 0.5
+
+
+def test_all_trials_failing_fails_the_run_with_the_error_and_no_outputs(tmp_path: Path) -> None:
+    root, cfg = _project(tmp_path, "binary", [
+        "model.kind=random_forest", "search.strategy=random", "search.n_candidates=2", "search.max_resources=10",
+        "search.space={max_features: {choices: [nonsense]}}"])
+    with pytest.raises(SearchError, match=r"all 1 trials of the last rung failed, so there is no winner; first error \(c000 r0\): InvalidParameterError"):
+        tune(cfg, root=str(root))
+    assert not (root / "metrics").exists() and not (root / "models").exists()
+
+
+def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: Path) -> None:
+    root, cfg = _project(tmp_path, "binary", ["search.n_candidates=3", "search.max_resources=9"])
+    state = tune(cfg, root=str(root), return_state=True)
+    assert state.is_completed()
+    flow_run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=200, sort=TaskRunSort.NAME_ASC
+        )
+        names = sorted(r.name for r in runs)
+    artifacts = [_artifact(a) for a in state.result()["artifacts"]]
+    trials, cv, _ = _read(root)
+    expected = sorted(f"trial c{c:03d} r{r}" for c, r in zip(trials["candidate"], trials["rung"]))
+    assert [n for n in names if n.startswith("trial")] == expected
+    winner = f"c{cv['best_candidate']:03d} r1"
+    assert {n for n in names if not n.startswith("trial")} == {
+        "prepare", f"refit {winner}", "refit defaults", f"holdout {winner}", "holdout defaults"}
+    assert [(a["key"], a["type"], a["flow_run_id"]) for a in artifacts] == [
+        ("tunepipe-leaderboard", "table", str(flow_run_id)), ("tunepipe-summary", "markdown", str(flow_run_id))]
+    assert f"best CV roc_auc: **{cv['best_score']:.5f}**" in artifacts[1]["data"]
+
+
+def _artifact(artifact_id: str) -> dict[str, Any]:
+    """One artifact through the REST API (prefect 3.8's artifact filters skip flow-level artifacts)."""
+    response = httpx.get(f"{PREFECT_API_URL.value()}/artifacts/{artifact_id}", timeout=30)
+    response.raise_for_status()
+    return response.json()
