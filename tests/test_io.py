@@ -68,3 +68,17 @@ def test_write_outputs_contract_files(tmp_path: Path) -> None:
     assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
         "reports/trials.csv", "metrics/cv.json", "metrics/test.json", "models/model.joblib"]
     assert json.loads((tmp_path / "metrics/cv.json").read_text()) == {"best_score": 0.5}
+
+
+def test_outputs_are_all_or_nothing(tmp_path: Path) -> None:
+    io.write_outputs(tmp_path, pd.DataFrame({"a": [1]}), {"v": 1}, {"v": 1}, {"m": 1})
+
+    class Unpicklable:
+        def __reduce__(self) -> Any:
+            raise RuntimeError("cannot pickle")
+
+    with pytest.raises(RuntimeError, match="cannot pickle"):
+        io.write_outputs(tmp_path, pd.DataFrame({"a": [2]}), {"v": 2}, {"v": 2}, Unpicklable())
+    assert json.loads((tmp_path / "metrics/cv.json").read_text()) == {"v": 1}
+    assert (tmp_path / "reports/trials.csv").read_text() == "a\n1\n"
+    assert not list(tmp_path.rglob("*.tmp"))

@@ -272,6 +272,11 @@ def _check_unknown_keys(raw: Any, model: type[BaseModel], prefix: tuple[str, ...
                 f"(known keys in {where}: {', '.join(fields)}); fix or remove it"
             )
         annotation = fields[key].annotation
+        if (*prefix, key) == ("search", "space") and isinstance(value, dict):
+            # Hyperparameter names are free; each one's distribution keys are not.
+            for name, dist in value.items():
+                _check_unknown_keys(dist, Distribution, ("search", "space", str(name)))
+            continue
         if (*prefix, key) in _FREE_FORM:
             continue
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):

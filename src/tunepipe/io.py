@@ -105,20 +105,31 @@ def write_outputs(
     test: dict[str, Any],
     model: Any,
 ) -> list[Path]:
-    """Write the run's outputs under ``root``; each file appears whole or not at all."""
+    """Write the run's outputs under ``root``.
+
+    Every file is written to a temporary file first and only then are all renamed into place, so
+    a failure while writing leaves the previous outputs as they were.
+    """
     root = Path(root)
-    written = []
-    for rel, writer in (
+    writers = [
         (TRIALS_CSV, lambda f: f.write(trials.to_csv(index=False).encode())),
         (CV_JSON, lambda f: f.write(json.dumps(cv, indent=2, default=_jsonable).encode() + b"\n")),
         (TEST_JSON, lambda f: f.write(json.dumps(test, indent=2).encode() + b"\n")),
         (MODEL_FILE, lambda f: joblib.dump(model, f)),
-    ):
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic(path, writer)
-        written.append(path)
-    return written
+    ]
+    staged: list[tuple[str, Path]] = []
+    try:
+        for rel, write in writers:
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged.append((_write_temp(path, write), path))
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    for tmp, path in staged:
+        os.replace(tmp, path)
+    return [path for _, path in staged]
 
 
 def _jsonable(value: Any) -> Any:
@@ -127,16 +138,21 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {value!r}")
 
 
-def _atomic(path: Path, write: Any) -> None:
-    """Write via ``write(binary_file)`` into a temporary file beside ``path``, then rename."""
+def _write_temp(path: Path, write: Any) -> str:
+    """Write via ``write(binary_file)`` into a temporary file beside ``path``; return its name."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return tmp
+
+
+def _atomic(path: Path, write: Any) -> None:
+    """Write ``path`` whole or not at all (temporary file, then rename)."""
+    os.replace(_write_temp(path, write), path)
 
 
 def _atomic_text(path: Path, text: str) -> None:
