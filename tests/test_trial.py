@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import make_frame
 from tunepipe.data import folds_from_plan, prepare
 from tunepipe.search import Candidate
-from tunepipe.trial import TrialSetup, evaluate_candidate, subsample
+from tunepipe.trial import TrialSetup, checkpoints, evaluate_candidate, subsample
 
 
 def _setup(prepared: Any, **kw: Any) -> TrialSetup:
@@ -69,3 +69,30 @@ def test_subsample_is_seeded_stratified_and_sized() -> None:
     assert len(a) == 50 and (y.iloc[a] == "b").sum() == 10
     assert np.array_equal(a, subsample(idx, y, 0.5, "binary", seed=1))
     assert np.array_equal(subsample(idx, y, 1.0, "binary", seed=1), idx)
+
+
+@pytest.mark.parametrize(("n", "expected"), [(1, [1]), (2, [1, 2]), (10, [1, 3, 5, 10]),
+                                              (810, [1, 3, 7, 14, 28, 55, 108, 212, 414, 810])])
+def test_checkpoints_about_double_and_end_at_the_budget(n: int, expected: list[int]) -> None:
+    assert checkpoints(n) == expected
+
+
+def test_best_iteration_score_equals_a_fit_with_that_many_rounds(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    params = {"learning_rate": 0.3, "num_leaves": 31}
+    staged = evaluate_candidate(Candidate(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
+                                _setup(prepared, score_best_iteration=True), len(prepared.train))
+    assert staged.best_resources in checkpoints(60)
+    direct = evaluate_candidate(Candidate(0, params, 0, staged.best_resources), prepared.X_train, prepared.y_train,
+                                folds, _setup(prepared), len(prepared.train))
+    np.testing.assert_allclose(staged.fold_scores, direct.fold_scores, rtol=1e-12)
+    full = evaluate_candidate(Candidate(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
+                              _setup(prepared), len(prepared.train))
+    assert staged.mean_score >= full.mean_score
+
+
+def test_best_iteration_only_for_boosting_with_n_estimators(prepared: Any) -> None:
+    assert _setup(prepared, score_best_iteration=True).iteration_kwarg == "num_iteration"
+    assert _setup(prepared, score_best_iteration=True, kind="random_forest").iteration_kwarg is None
+    assert _setup(prepared, score_best_iteration=True, resource="n_samples").iteration_kwarg is None
+    assert _setup(prepared, score_best_iteration=False).iteration_kwarg is None
