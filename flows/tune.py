@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.logging import get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
 from sklearn.pipeline import Pipeline
 
 from tunepipe import data, io, report, trial
@@ -135,6 +136,16 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any]:
         test["baseline_score"], ", ".join(str(p) for p in paths),
     )
     return {"cv": cv, "test": test, "outputs": [str(p) for p in paths], "artifacts": artifact_ids}
+
+
+def run(cfg: Config, root: str = ".", **options: Any) -> Any:
+    """Run :func:`tune` with a task runner sized by ``cfg.execution`` (the thread budget).
+
+    Prefect's default thread pool is unbounded: every trial of a rung would start at once and
+    fight for the cores. Extra keyword arguments go to the flow call (e.g. ``return_state=True``).
+    """
+    workers, _ = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)
+    return tune.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))(cfg, root=root, **options)
 
 
 def _publish(trials: Any, cv: dict[str, Any], test: dict[str, float], kind: str) -> list[str]:

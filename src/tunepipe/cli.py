@@ -11,8 +11,12 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tunepipe.errors import TunepipeError
+
+if TYPE_CHECKING:
+    from tunepipe.config import Config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,8 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_and_check(params: str, overrides: list[str], root: str):  # noqa: ANN201 - returns Config
-    """Read + validate the config and the data rules: every bad-input error surfaces here."""
+def load_and_check(params: str, overrides: list[str], root: str) -> Config:
+    """Read + validate the config and the data rules: every bad-input error surfaces here.
+
+    The data is read here once more than the flow needs, so that bad input fails in a second,
+    before Prefect starts, with no traceback and no output written.
+    """
     from tunepipe import data, io
     from tunepipe.config import parse_config
 
@@ -48,12 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # No network here and no reason to phone home; set before Prefect is imported.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.tune import tune  # noqa: PLC0415 - Prefect is imported only when a flow runs
+    from flows.tune import run  # noqa: PLC0415 - Prefect is imported only when a flow runs
 
     # One line per task run state change drowns the progress lines on a search with hundreds of trials.
     logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
     try:
-        out = tune(cfg, root=str(Path(args.root).resolve()))
+        out = run(cfg, root=str(Path(args.root).resolve()))
     except TunepipeError as exc:
         print(f"tunepipe: error: {exc}", file=sys.stderr)
         return 1

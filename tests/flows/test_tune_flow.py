@@ -20,7 +20,7 @@ from prefect.client.schemas.sorting import TaskRunSort
 
 from prefect.settings import PREFECT_API_URL
 
-from flows.tune import tune
+from flows.tune import run
 from tests.conftest import BASE_RAW, make_frame
 from tunepipe.config import parse_config
 from tunepipe.errors import SearchError
@@ -57,7 +57,7 @@ def _read(root: Path) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
 def test_flow_writes_the_output_contract(tmp_path: Path, case: str) -> None:
     task, overrides = CASES[case]
     root, cfg = _project(tmp_path, task, overrides)
-    tune(cfg, root=str(root))
+    run(cfg, root=str(root))
     trials, cv, test = _read(root)
     names = sorted(cfg.search.space)
 
@@ -105,7 +105,7 @@ def test_same_params_same_results_with_any_worker_count(tmp_path: Path) -> None:
         root = tmp_path / f"w{workers}"
         root.mkdir()
         root, cfg = _project(root, "binary", [f"execution.workers={workers}"])
-        tune(cfg, root=str(root))
+        run(cfg, root=str(root))
         trials, cv, test = _read(root)
         results.append((trials.drop(columns=["mean_fit_time"]), cv, test))
     pd.testing.assert_frame_equal(results[0][0], results[1][0])
@@ -117,7 +117,7 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path: Path) -> No
     root, cfg = _project(tmp_path, "binary", [
         "model.kind=random_forest", "search.strategy=random", "search.n_candidates=4", "search.max_resources=10",
         "search.space={max_features: {choices: [0.5, nonsense]}, min_samples_leaf: {choices: [1, 5]}}"])
-    tune(cfg, root=str(root))
+    run(cfg, root=str(root))
     trials, cv, _ = _read(root)
     failed = trials[trials["status"] == "failed"]
     assert len(failed) == cv["n_failed"] == 2
@@ -132,13 +132,13 @@ def test_all_trials_failing_fails_the_run_with_the_error_and_no_outputs(tmp_path
         "model.kind=random_forest", "search.strategy=random", "search.n_candidates=2", "search.max_resources=10",
         "search.space={max_features: {choices: [nonsense]}}"])
     with pytest.raises(SearchError, match=r"all 1 trials of the last rung failed, so there is no winner; first error \(c000 r0\): InvalidParameterError"):
-        tune(cfg, root=str(root))
+        run(cfg, root=str(root))
     assert not (root / "metrics").exists() and not (root / "models").exists()
 
 
 def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: Path) -> None:
-    root, cfg = _project(tmp_path, "binary", ["search.n_candidates=3", "search.max_resources=9"])
-    state = tune(cfg, root=str(root), return_state=True)
+    root, cfg = _project(tmp_path, "binary", ["search.n_candidates=9", "search.max_resources=9"])
+    state = run(cfg, root=str(root), return_state=True)
     assert state.is_completed()
     flow_run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
@@ -148,9 +148,12 @@ def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: P
         names = sorted(r.name for r in runs)
     artifacts = [_artifact(a) for a in state.result()["artifacts"]]
     trials, cv, _ = _read(root)
+    # No more trials at once than execution.workers (2): Prefect's default pool would run them all.
+    spans = [(r.start_time, r.end_time) for r in runs if r.name.startswith("trial")]
+    assert max(sum(s <= t < e for s, e in spans) for t, _ in spans) <= cfg.execution.workers
     expected = sorted(f"trial c{c:03d} r{r}" for c, r in zip(trials["candidate"], trials["rung"]))
     assert [n for n in names if n.startswith("trial")] == expected
-    winner = f"c{cv['best_candidate']:03d} r1"
+    winner = f"c{cv['best_candidate']:03d} r{trials['rung'].max()}"
     assert {n for n in names if not n.startswith("trial")} == {
         "prepare", f"refit {winner}", "refit defaults", f"holdout {winner}", "holdout defaults"}
     assert [(a["key"], a["type"], a["flow_run_id"]) for a in artifacts] == [
