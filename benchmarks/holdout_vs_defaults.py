@@ -52,18 +52,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", default=["mpls_stops", *SETS])
     parser.add_argument("--rows", type=int, default=30000, help="subsample larger data sets to this many rows")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="base.seed values to repeat each set with")
     args = parser.parse_args(argv)
 
     from tunepipe.cli import main as tunepipe_main
 
     raw: dict[str, Any] = yaml.safe_load((ROOT / "params.yaml").read_text())
-    print(f"{'data set':<12} {'scoring':<28} {'tuned':>10} {'defaults':>10} {'diff':>9} {'CV':>10} {'seconds':>8}")
-    for name in args.names:
+    print(f"{'data set':<12} {'seed':>4} {'scoring':<28} {'tuned':>10} {'defaults':>10} {'diff':>9} {'CV':>10} {'seconds':>8}")
+    for name, seed in [(n, s) for n in args.names for s in args.seeds]:
         with tempfile.TemporaryDirectory() as tmp:
             root, overrides = _project(name, args.rows, Path(tmp))
             if root != ROOT:
                 (root / "params.yaml").write_text(yaml.safe_dump(raw))
+            else:
+                # Never overwrite the project's own outputs: run the bundled set in the temp folder too.
+                (Path(tmp) / "data").mkdir()
+                (Path(tmp) / "data" / "mpls_stops.parquet").symlink_to(ROOT / "data" / "mpls_stops.parquet")
+                root = Path(tmp)
+                (root / "params.yaml").write_text(yaml.safe_dump(raw))
             t0 = time.perf_counter()
+            overrides = [*overrides, f"base.seed={seed}"]
             status = tunepipe_main(["run", "--root", str(root), "--params", str(root / "params.yaml"),
                                     *[a for o in overrides for a in ("-S", o)]])
             seconds = time.perf_counter() - t0
@@ -73,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             cv = json.loads((root / "metrics/cv.json").read_text())
             test = json.loads((root / "metrics/test.json").read_text())
             tuned, base = test[cv["scoring"]], test["baseline_score"]
-            print(f"{name:<12} {cv['scoring']:<28} {tuned:>10.5f} {base:>10.5f} {tuned - base:>+9.5f} "
+            print(f"{name:<12} {seed:>4} {cv['scoring']:<28} {tuned:>10.5f} {base:>10.5f} {tuned - base:>+9.5f} "
                   f"{cv['best_score']:>10.5f} {seconds:>8.0f}", flush=True)
     return 0
 
