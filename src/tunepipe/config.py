@@ -319,20 +319,14 @@ def parse_config(raw: Any, overrides: list[str] | None = None) -> Config:
                 merged = " or ".join(e["msg"][0].lower() + e["msg"][1:] for e in errs)
                 messages.append(_format_error({**errs[0], "msg": merged}))
         raise ConfigError("\n".join(messages)) from None
-    # Cross-section rules need the model registry; imported here to keep this module's import light.
-    from tunepipe.models import check_model_config, default_space
+    # Cross-section rules need the model registry (imported here: models.py refers to Config).
+    from tunepipe.models import REGISTRY, check_model_config, default_space
 
-    if cfg.search.space is None and cfg.model.kind in _model_kinds():
+    if cfg.search.space is None and cfg.model.kind in REGISTRY:
         space = {k: Distribution.model_validate(v) for k, v in default_space(cfg.model.kind).items()}
         cfg = cfg.model_copy(update={"search": cfg.search.model_copy(update={"space": space})})
     check_model_config(cfg)
     return cfg
-
-
-def _model_kinds() -> set[str]:
-    from tunepipe.models import REGISTRY
-
-    return set(REGISTRY)
 
 
 def _is_union_tag(part: Any) -> bool:
