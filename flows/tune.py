@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.logging import get_run_logger
+from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from sklearn.pipeline import Pipeline
 
@@ -82,7 +83,7 @@ def _collect(futures: list[PrefectFuture[TrialResult]], rung: int, n_rungs: int,
 
 
 @flow(name="tunepipe-tune")
-def tune(cfg: Config, root: str = ".") -> dict[str, Any]:
+def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     """Tune ``cfg.model`` on ``cfg.data`` with ``cfg.search``; write reports, metrics and the model."""
     logger = get_run_logger()
     ref = prepare_split(cfg, root)
@@ -101,6 +102,11 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any]:
         score_best_iteration=cfg.search.score_best_iteration,
     )
     candidates = sample_candidates(cfg.search.space, cfg.search.n_candidates, cfg.base.seed)
+    if len(candidates) < cfg.search.n_candidates:
+        logger.warning(
+            "search.space has only %d distinct points (all choices), so %d candidates instead of %d",
+            len(candidates), len(candidates), cfg.search.n_candidates,
+        )
     strategy = make_strategy(
         cfg.search, candidates, n_train=len(split.train), n_splits=cfg.cv.n_splits, n_classes=split.n_classes
     )
@@ -116,7 +122,10 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any]:
 
     best = strategy.best
     if math.isnan(best.mean_score):
-        raise SearchError(report.all_failed_message(strategy.rungs[-1].results))
+        # A Failed state with the error as data: the run fails with this one message, and callers
+        # still get the SearchError raised, without Prefect logging a traceback for it.
+        error = SearchError(report.all_failed_message(strategy.rungs[-1].results))
+        return Failed(message=str(error), data=error)
     # Refit at the winner's best round count when trials scored below their budget, else at the maximum.
     n_final = best.best_resources or resolve_max_resources(cfg.search, len(split.train))
     # The final fits are single tasks: give them every core.

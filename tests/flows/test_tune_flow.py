@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import math
 from pathlib import Path
 from typing import Any
@@ -127,13 +128,20 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path: Path) -> No
     assert cv["best_params"]["max_features"] == 0.5
 
 
-def test_all_trials_failing_fails_the_run_with_the_error_and_no_outputs(tmp_path: Path) -> None:
+def test_all_trials_failing_fails_the_run_with_the_error_and_no_outputs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     root, cfg = _project(tmp_path, "binary", [
         "model.kind=random_forest", "search.strategy=random", "search.n_candidates=2", "search.max_resources=10",
         "search.space={max_features: {choices: [nonsense]}}"])
-    with pytest.raises(SearchError, match=r"all 1 trials of the last rung failed, so there is no winner; first error \(c000 r0\): InvalidParameterError"):
+    message = r"all 1 trials of the last rung failed, so there is no winner; first error \(c000 r0\): InvalidParameterError"
+    with pytest.raises(SearchError, match=message):
         run(cfg, root=str(root))
     assert not (root / "metrics").exists() and not (root / "models").exists()
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+    state = run(cfg, root=str(root), return_state=True)
+    assert state.is_failed()
+    assert re.match(message, state.message)
 
 
 def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: Path) -> None:
