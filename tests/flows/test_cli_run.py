@@ -1,0 +1,31 @@
+"""`tunepipe run` as a user runs it: a real process, against the test session's Prefect server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from prefect.settings import PREFECT_API_URL
+
+from tests.conftest import BASE_RAW, make_frame
+
+
+def test_tunepipe_run_process_writes_outputs_and_lists_them(tmp_path: Path) -> None:
+    make_frame(300, "binary", seed=2).to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(BASE_RAW))
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunepipe.cli", "run", "-S", "search.n_candidates=3"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    listed = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  ")]
+    assert [Path(p).relative_to(tmp_path).as_posix() for p in listed] == [
+        "reports/trials.csv", "metrics/cv.json", "metrics/test.json", "models/model.joblib"]
+    assert json.loads((tmp_path / "metrics/cv.json").read_text())["n_candidates"] == [3, 1]
+    assert "rung 2/2" in proc.stderr  # progress lines go to the log (stderr)
+    assert "Traceback" not in proc.stderr
