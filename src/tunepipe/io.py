@@ -77,7 +77,7 @@ def write_split(prepared: Prepared, out_dir: str | Path = SPLIT_DIR) -> SplitRef
             (fingerprint(prepared.train) + fingerprint(prepared.holdout)).encode() + prepared.fold.tobytes()
         ).hexdigest()[:16],
     }
-    _atomic_text(out / "meta.json", json.dumps(meta, indent=2))
+    _atomic(out / "meta.json", lambda f: f.write(json.dumps(meta, indent=2).encode()))
     return SplitRef(str(out.resolve()), meta["fingerprint"])
 
 
@@ -153,7 +153,3 @@ def _write_temp(path: Path, write: Any) -> str:
 def _atomic(path: Path, write: Any) -> None:
     """Write ``path`` whole or not at all (temporary file, then rename)."""
     os.replace(_write_temp(path, write), path)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    _atomic(path, lambda f: f.write(text.encode()))
