@@ -5,11 +5,15 @@ BIN    := $(VENV)/bin
 # No network here and no reason to phone home; a project-local Prefect home keeps runs out of ~/.prefect.
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
+# dvc.yaml's stage commands call `tunepipe`, from the venv.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test install clean
 
+# The pipeline through DVC: a first run is cached, and a second does only what changed.
 run: $(VENV)/.installed
-	$(BIN)/tunepipe run
+	$(BIN)/dvc repro
+	$(BIN)/dvc metrics show
 
 test: $(VENV)/.installed
 	$(BIN)/pytest
@@ -23,4 +27,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) .prefect data/split reports metrics models
+	rm -rf $(VENV) .prefect data/split reports/eval models/*.joblib dvc_plots

@@ -14,7 +14,7 @@ import yaml
 from tests.conftest import make_frame
 from tunepipe.cli import main
 
-OUTPUTS = ["reports/trials.csv", "metrics/cv.json", "metrics/test.json", "models/model.joblib", "data/split"]
+OUTPUTS = ["reports", "metrics", "models", "data/split"]
 
 
 def _write(project: Path, raw: dict[str, Any], df: pd.DataFrame | None = None) -> None:

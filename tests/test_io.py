@@ -58,27 +58,43 @@ def test_failed_write_leaves_previous_file_and_no_temp(tmp_path: Path) -> None:
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        io._atomic(target, boom)
+        io.write_files(tmp_path, {Path("metrics.json"): boom})
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
 
 
-def test_write_outputs_contract_files(tmp_path: Path) -> None:
-    paths = io.write_outputs(tmp_path, pd.DataFrame({"a": [1]}), {"best_score": np.float64(0.5)}, {"roc_auc": 0.5}, {"m": 1})
+def test_search_outputs_contract_files(tmp_path: Path) -> None:
+    paths = io.write_search_outputs(
+        tmp_path, pd.DataFrame({"a": [1]}), pd.DataFrame({"b": [2]}), {"best_score": np.float64(0.5)}, {"params": {}})
     assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
-        "reports/trials.csv", "metrics/cv.json", "metrics/test.json", "models/model.joblib"]
+        "reports/trials.csv", "reports/progress.csv", "metrics/cv.json", "models/winner.json"]
     assert json.loads((tmp_path / "metrics/cv.json").read_text()) == {"best_score": 0.5}
 
 
 def test_outputs_are_all_or_nothing(tmp_path: Path) -> None:
-    io.write_outputs(tmp_path, pd.DataFrame({"a": [1]}), {"v": 1}, {"v": 1}, {"m": 1})
+    frame = pd.DataFrame({"a": [1]})
+    io.write_files(tmp_path, {io.TRIALS_CSV: io.csv_writer(frame), io.CV_JSON: io.json_writer({"v": 1})})
 
     class Unpicklable:
         def __reduce__(self) -> Any:
             raise RuntimeError("cannot pickle")
 
     with pytest.raises(RuntimeError, match="cannot pickle"):
-        io.write_outputs(tmp_path, pd.DataFrame({"a": [2]}), {"v": 2}, {"v": 2}, Unpicklable())
+        io.write_files(tmp_path, {
+            io.TRIALS_CSV: io.csv_writer(pd.DataFrame({"a": [2]})),
+            io.CV_JSON: io.json_writer({"v": 2}),
+            io.MODEL_FILE: io.joblib_writer(Unpicklable()),
+        })
     assert json.loads((tmp_path / "metrics/cv.json").read_text()) == {"v": 1}
     assert (tmp_path / "reports/trials.csv").read_text() == "a\n1\n"
     assert not list(tmp_path.rglob("*.tmp"))
+    assert not (tmp_path / "models/model.joblib").exists()
+
+
+def test_later_stage_without_its_input_names_the_stage_to_run(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"data/split/meta.json does not exist, but is written by the split stage; run `dvc repro split`"):
+        io.read_split_ref(tmp_path)
+    with pytest.raises(DataError, match=r"models/winner.json does not exist, but is written by the tune stage"):
+        io.read_json(tmp_path, io.WINNER_JSON, "tune")
+    with pytest.raises(DataError, match=r"models/model.joblib does not exist, but is written by the train stage"):
+        io.load_model(tmp_path, io.MODEL_FILE)

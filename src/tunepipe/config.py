@@ -213,6 +213,27 @@ class ExecutionConfig(_Section):
         return v
 
 
+class EvaluateConfig(_Section):
+    """``evaluate``: what is reported about the refit winner on the holdout (never changes the search)."""
+
+    # "auto": the task's standard metrics (classification: roc_auc, log_loss, accuracy; regression:
+    # rmse, mae, r2). A list: these scikit-learn scorer names, with scikit-learn's sign convention.
+    metrics: Literal["auto"] | list[str] = "auto"
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_scorers(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list):
+            names = get_scorer_names()
+            for name in v:
+                if name not in names:
+                    raise ValueError(
+                        f"{KEY} lists '{name}', but every entry must be a scikit-learn scorer name"
+                        f"{did_you_mean(name, names)} (see sklearn.metrics.get_scorer_names()), or use auto"
+                    )
+        return v
+
+
 class Config(_Section):
     """The whole ``params.yaml``."""
 
@@ -222,6 +243,7 @@ class Config(_Section):
     search: SearchConfig
     model: ModelConfig = ModelConfig()
     execution: ExecutionConfig = ExecutionConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
 
 
 # Fields whose values are free-form mappings: their keys are not checked against a schema here.

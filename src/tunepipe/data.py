@@ -142,8 +142,11 @@ def check_fold_sizes(y: pd.Series, task: Task, n_splits: int, test_size: float) 
         )
 
 
-def check_scorer(scoring: str, y: pd.Series, task: Task) -> None:
-    """The scorer can score this task's predictions, tried on a constant model of the real target."""
+def check_scorer(scoring: str, y: pd.Series, task: Task, key: str = "search.scoring") -> None:
+    """The scorer can score this task's predictions, tried on a constant model of the real target.
+
+    ``key`` is the params key that names the scorer, for the message.
+    """
     scorer = get_scorer(scoring)
     module = getattr(getattr(scorer, "_score_func", None), "__module__", "")
     kind = "regression" if "_regression" in module else "classification" if module.endswith(("_classification", "_ranking")) else None
@@ -163,24 +166,37 @@ def check_scorer(scoring: str, y: pd.Series, task: Task) -> None:
     if error:
         suggestion = {"binary": "roc_auc", "multiclass": "neg_log_loss", "regression": "neg_root_mean_squared_error"}[task]
         raise DataError(
-            f"search.scoring is '{scoring}', but it does not fit data.task {task} ({error}); "
+            f"{key} is '{scoring}', but it does not fit data.task {task} ({error}); "
             f"use e.g. '{suggestion}'"
         )
 
 
-def validate(df: pd.DataFrame, cfg: Config) -> Task:
-    """Every data rule; returns the resolved task. Raises DataError naming the fix."""
+def validate(df: pd.DataFrame, cfg: Config, scorers: bool = True) -> Task:
+    """Every data rule; returns the resolved task. Raises DataError naming the fix.
+
+    ``scorers=False`` leaves out the checks of ``search.scoring`` and ``evaluate.metrics`` (the
+    split stage does not read them; the tune and evaluate stages check them on the split).
+    """
     check_columns(df, cfg.data.target, cfg.data.drop)
     y = df[cfg.data.target]
     task = infer_task(y, cfg.data.task)
     check_fold_sizes(y, task, cfg.cv.n_splits, cfg.data.test_size)
-    check_scorer(cfg.search.scoring, y, task)
+    if scorers:
+        check_scorers(cfg, y, task)
     return task
+
+
+def check_scorers(cfg: Config, y: pd.Series, task: Task) -> None:
+    """``search.scoring`` and every ``evaluate.metrics`` scorer fit the task."""
+    check_scorer(cfg.search.scoring, y, task)
+    if cfg.evaluate.metrics != "auto":
+        for name in cfg.evaluate.metrics:
+            check_scorer(name, y, task, key="evaluate.metrics")
 
 
 def prepare(df: pd.DataFrame, cfg: Config) -> Prepared:
     """Validate, split off the holdout (stratified for classification) and assign CV folds."""
-    task = validate(df, cfg)
+    task = validate(df, cfg, scorers=False)
     target = cfg.data.target
     data = df.drop(columns=cfg.data.drop)
     y = data[target]

@@ -12,7 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 import joblib
 import numpy as np
@@ -23,10 +24,15 @@ from tunepipe.data import Prepared, fingerprint, folds_from_plan
 from tunepipe.errors import ConfigError, DataError
 
 SPLIT_DIR = Path("data/split")
+# Where each stage writes; dvc.yaml names the same paths (tests/dvc checks that they agree).
 TRIALS_CSV = Path("reports/trials.csv")
+PROGRESS_CSV = Path("reports/progress.csv")
 CV_JSON = Path("metrics/cv.json")
-TEST_JSON = Path("metrics/test.json")
+WINNER_JSON = Path("models/winner.json")
 MODEL_FILE = Path("models/model.joblib")
+BASELINE_FILE = Path("models/baseline.joblib")
+TEST_JSON = Path("metrics/test.json")
+EVAL_DIR = Path("reports/eval")
 
 
 def read_params(path: str | Path) -> Any:
@@ -62,12 +68,8 @@ class SplitRef:
 
 
 def write_split(prepared: Prepared, out_dir: str | Path = SPLIT_DIR) -> SplitRef:
-    """Write train / holdout / fold plan / metadata; return a reference to them."""
+    """Write train / holdout / fold plan / metadata (all or nothing); return a reference to them."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "train.parquet", lambda f: prepared.train.to_parquet(f, index=False))
-    _atomic(out / "holdout.parquet", lambda f: prepared.holdout.to_parquet(f, index=False))
-    _atomic(out / "folds.npy", lambda f: np.save(f, prepared.fold))
     meta = {
         "task": prepared.task,
         "target": prepared.target,
@@ -77,7 +79,20 @@ def write_split(prepared: Prepared, out_dir: str | Path = SPLIT_DIR) -> SplitRef
             (fingerprint(prepared.train) + fingerprint(prepared.holdout)).encode() + prepared.fold.tobytes()
         ).hexdigest()[:16],
     }
-    _atomic(out / "meta.json", lambda f: f.write(json.dumps(meta, indent=2).encode()))
+    write_files(out, {
+        Path("train.parquet"): lambda f: prepared.train.to_parquet(f, index=False),
+        Path("holdout.parquet"): lambda f: prepared.holdout.to_parquet(f, index=False),
+        Path("folds.npy"): lambda f: np.save(f, prepared.fold),
+        # Last: a split with meta.json is complete (read_split_ref checks for it).
+        Path("meta.json"): json_writer(meta),
+    })
+    return SplitRef(str(out.resolve()), meta["fingerprint"])
+
+
+def read_split_ref(root: str | Path) -> SplitRef:
+    """The reference to the split the split stage wrote under ``root``."""
+    out = Path(root) / SPLIT_DIR
+    meta = read_json(root, SPLIT_DIR / "meta.json", "split")
     return SplitRef(str(out.resolve()), meta["fingerprint"])
 
 
@@ -98,28 +113,16 @@ def load_folds(ref: SplitRef) -> list[tuple[np.ndarray, np.ndarray]]:
     return folds_from_plan(load_split(ref).fold)
 
 
-def write_outputs(
-    root: str | Path,
-    trials: pd.DataFrame,
-    cv: dict[str, Any],
-    test: dict[str, Any],
-    model: Any,
-) -> list[Path]:
-    """Write the run's outputs under ``root``.
+def write_files(root: str | Path, writers: dict[Path, Callable[[BinaryIO], Any]]) -> list[Path]:
+    """Write a stage's outputs under ``root``, all or nothing.
 
     Every file is written to a temporary file first and only then are all renamed into place, so
     a failure while writing leaves the previous outputs as they were.
     """
     root = Path(root)
-    writers = [
-        (TRIALS_CSV, lambda f: f.write(trials.to_csv(index=False).encode())),
-        (CV_JSON, lambda f: f.write(json.dumps(cv, indent=2, default=_jsonable).encode() + b"\n")),
-        (TEST_JSON, lambda f: f.write(json.dumps(test, indent=2).encode() + b"\n")),
-        (MODEL_FILE, lambda f: joblib.dump(model, f)),
-    ]
     staged: list[tuple[str, Path]] = []
     try:
-        for rel, write in writers:
+        for rel, write in writers.items():
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             staged.append((_write_temp(path, write), path))
@@ -130,6 +133,49 @@ def write_outputs(
     for tmp, path in staged:
         os.replace(tmp, path)
     return [path for _, path in staged]
+
+
+def csv_writer(frame: pd.DataFrame) -> Callable[[BinaryIO], Any]:
+    """A writer for :func:`write_files` that writes ``frame`` as CSV without its index."""
+    return lambda f: f.write(frame.to_csv(index=False).encode())
+
+
+def json_writer(obj: Any) -> Callable[[BinaryIO], Any]:
+    """A writer for :func:`write_files` that writes ``obj`` as indented JSON."""
+    return lambda f: f.write(json.dumps(obj, indent=2, default=_jsonable).encode() + b"\n")
+
+
+def joblib_writer(obj: Any) -> Callable[[BinaryIO], Any]:
+    """A writer for :func:`write_files` that pickles ``obj`` with joblib."""
+    return lambda f: joblib.dump(obj, f)
+
+
+def write_search_outputs(
+    root: str | Path, trials: pd.DataFrame, progress: pd.DataFrame, cv: dict[str, Any], winner: dict[str, Any]
+) -> list[Path]:
+    """The tune stage's outputs: trials table, progress curve, CV metrics, the winner to refit."""
+    return write_files(root, {
+        TRIALS_CSV: csv_writer(trials),
+        PROGRESS_CSV: csv_writer(progress),
+        CV_JSON: json_writer(cv),
+        WINNER_JSON: json_writer(winner),
+    })
+
+
+def read_json(root: str | Path, rel: Path, stage: str) -> Any:
+    """Read a JSON output of an earlier stage; a missing one names the stage to run first."""
+    path = Path(root) / rel
+    if not path.is_file():
+        raise DataError(f"{rel} does not exist, but is written by the {stage} stage; run `dvc repro {stage}` (or `tunepipe {stage}`) first")
+    return json.loads(path.read_text())
+
+
+def load_model(root: str | Path, rel: Path) -> Any:
+    """Load a model written by the train stage."""
+    path = Path(root) / rel
+    if not path.is_file():
+        raise DataError(f"{rel} does not exist, but is written by the train stage; run `dvc repro train` (or `tunepipe train`) first")
+    return joblib.load(path)
 
 
 def _jsonable(value: Any) -> Any:
@@ -148,8 +194,3 @@ def _write_temp(path: Path, write: Any) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return tmp
-
-
-def _atomic(path: Path, write: Any) -> None:
-    """Write ``path`` whole or not at all (temporary file, then rename)."""
-    os.replace(_write_temp(path, write), path)

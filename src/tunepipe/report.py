@@ -87,3 +87,19 @@ def summary_markdown(cv: dict[str, Any], test: dict[str, float], model_kind: str
         *(f"| {k} | {v} |" for k, v in cv["best_params"].items()),
     ]
     return "\n".join(lines)
+
+
+def progress_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """``reports/progress.csv``: the best mean CV score so far against trials, in evaluation order.
+
+    Trials are in the order the search ran them (rung by rung, candidates by id within a rung), so
+    the curve shows how much each extra trial bought. Failed trials keep the previous best.
+    """
+    ordered = trials.sort_values(["rung", "candidate"], kind="stable").reset_index(drop=True)
+    return pd.DataFrame({
+        "trial": np.arange(1, len(ordered) + 1),
+        "rung": ordered["rung"],
+        "n_resources": ordered["n_resources"],
+        "score": ordered["mean_test_score"],
+        "best_so_far": ordered["mean_test_score"].cummax(),
+    })

@@ -15,7 +15,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
 from threadpoolctl import threadpool_limits
 
-from tunepipe.config import Task
+from tunepipe.config import Config, Task
+from tunepipe.data import Prepared
 from tunepipe.models import REGISTRY, build_pipeline, resource_param
 from tunepipe.search import Candidate, TrialResult
 
@@ -52,6 +53,22 @@ class TrialSetup:
             self.kind, self.task, list(self.numeric), list(self.categorical), merged,
             seed=self.seed, threads=self.threads,
         )
+
+
+def make_setup(cfg: Config, split: Prepared, threads: int) -> TrialSetup:
+    """The trial setup for ``cfg`` on a written split (its task and feature columns)."""
+    return TrialSetup(
+        kind=cfg.model.kind,
+        task=split.task,
+        fixed_params=dict(cfg.model.params),
+        scoring=cfg.search.scoring,
+        resource=cfg.search.resource,
+        seed=cfg.base.seed,
+        threads=threads,
+        numeric=tuple(split.numeric),
+        categorical=tuple(split.categorical),
+        score_best_iteration=cfg.search.score_best_iteration,
+    )
 
 
 def subsample(train_idx: np.ndarray, y: pd.Series, fraction: float, task: Task, seed: int) -> np.ndarray:

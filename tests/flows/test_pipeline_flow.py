@@ -1,4 +1,4 @@
-"""End to end: the real tune flow on small data, checked against the output contract."""
+"""End to end: the real pipeline flow (four stage subflows) on small data, checked against the output contract."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
+    FlowRunFilterParentFlowRunId,
 )
-from prefect.client.schemas.sorting import TaskRunSort
+from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 
 from prefect.settings import PREFECT_API_URL
 
-from flows.tune import run
+from flows.pipeline import run
 from tests.conftest import BASE_RAW, make_frame
 from tunepipe.config import parse_config
 from tunepipe.errors import SearchError
@@ -87,8 +88,9 @@ def test_flow_writes_the_output_contract(tmp_path: Path, case: str) -> None:
     for n in names:
         assert cv["best_params"][n] == top[f"param_{n}"] or (pd.isna(top[f"param_{n}"]) and cv["best_params"][n] is None)
 
-    # metrics/test.json: the scorer's name with scikit-learn's sign, plus standard metrics.
-    assert cfg.search.scoring in test
+    # metrics/test.json: the scorer's name with scikit-learn's sign (also as "score"), plus standard metrics.
+    assert test["score"] == test[cfg.search.scoring]
+    assert isinstance(test["baseline_score"], float)
     standard = {"rmse", "mae", "r2"} if task == "regression" else {"roc_auc", "log_loss", "accuracy"}
     assert standard <= set(test)
     if cfg.search.scoring == "neg_root_mean_squared_error":
@@ -98,6 +100,18 @@ def test_flow_writes_the_output_contract(tmp_path: Path, case: str) -> None:
     model = joblib.load(root / "models/model.joblib")
     raw = make_frame(50, task, seed=9).drop(columns=["y"])
     assert len(model.predict(raw)) == 50
+    # models/winner.json: what train refit; the baseline is the kind's defaults.
+    winner = json.loads((root / "models/winner.json").read_text())
+    assert winner["params"] == cv["best_params"]
+    if cfg.search.resource == "n_estimators":  # n_samples: the refit uses every training row
+        assert winner["n_resources"] == cv["best_n_resources"]
+    assert len(joblib.load(root / "models/baseline.joblib").predict(raw)) == 50
+
+    # Plot data: the best score so far never falls; the task's plot on the holdout.
+    progress = pd.read_csv(root / "reports/progress.csv")
+    assert len(progress) == len(trials) and progress["best_so_far"].is_monotonic_increasing
+    plots = sorted(p.name for p in (root / "reports/eval").iterdir())
+    assert plots == [{"binary": "roc.csv", "multiclass": "confusion.csv", "regression": "predictions.csv"}[task]]
 
 
 def test_same_params_same_results_with_any_worker_count(tmp_path: Path) -> None:
@@ -150,8 +164,14 @@ def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: P
     assert state.is_completed()
     flow_run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
+        stages = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])),
+            limit=10, sort=FlowRunSort.START_TIME_ASC,  # prefect 3.8's client sends unset ones as null (422)
+        )
+        flow_names = {client.read_flow(r.flow_id).name: r.id for r in stages}
         runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=200, sort=TaskRunSort.NAME_ASC
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in stages])), limit=200,
+            sort=TaskRunSort.NAME_ASC,
         )
         names = sorted(r.name for r in runs)
     artifacts = [_artifact(a) for a in state.result()["artifacts"]]
@@ -162,10 +182,12 @@ def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: P
     expected = sorted(f"trial c{c:03d} r{r}" for c, r in zip(trials["candidate"], trials["rung"]))
     assert [n for n in names if n.startswith("trial")] == expected
     winner = f"c{cv['best_candidate']:03d} r{trials['rung'].max()}"
+    assert sorted(flow_names) == ["tunepipe-evaluate", "tunepipe-split", "tunepipe-train", "tunepipe-tune"]
     assert {n for n in names if not n.startswith("trial")} == {
-        "prepare", f"refit {winner}", "refit defaults", f"holdout {winner}", "holdout defaults"}
+        "prepare", f"refit {winner}", "refit defaults", "holdout winner", "holdout defaults", "task plot"}
     assert [(a["key"], a["type"], a["flow_run_id"]) for a in artifacts] == [
-        ("tunepipe-leaderboard", "table", str(flow_run_id)), ("tunepipe-summary", "markdown", str(flow_run_id))]
+        ("tunepipe-leaderboard", "table", str(flow_names["tunepipe-tune"])),
+        ("tunepipe-summary", "markdown", str(flow_names["tunepipe-evaluate"]))]
     assert f"best CV roc_auc: **{cv['best_score']:.5f}**" in artifacts[1]["data"]
 
 

@@ -1,0 +1,50 @@
+"""The evaluate stage: score the refit winner and the baseline once on the holdout; the task plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_run_logger
+
+from tunepipe import io, report
+from tunepipe.config import Config
+from tunepipe.evaluate import PLOT_FILES, holdout_metrics, task_plot
+
+
+@task(name="holdout", task_run_name="holdout {label}", cache_policy=NO_CACHE)
+def score_holdout(root: str, model_file: Path, cfg: Config, label: str) -> dict[str, float]:
+    """Score a fitted model once on the holdout with ``search.scoring`` and ``evaluate.metrics``."""
+    split = io.load_split(io.read_split_ref(root))
+    model = io.load_model(root, model_file)
+    return holdout_metrics(model, split.X_holdout, split.y_holdout, cfg.search.scoring, split.task, cfg.evaluate.metrics)
+
+
+@task(name="task plot", task_run_name="task plot", cache_policy=NO_CACHE)
+def plot_data(root: str, cfg: Config) -> tuple[str, pd.DataFrame]:
+    """The winner's task plot on the holdout: ROC, confusion rows, or predicted vs. actual."""
+    split = io.load_split(io.read_split_ref(root))
+    model = io.load_model(root, io.MODEL_FILE)
+    return PLOT_FILES[split.task], task_plot(model, split.X_holdout, split.y_holdout, split.task, cfg.base.seed)
+
+
+@flow(name="tunepipe-evaluate")
+def evaluate(cfg: Config, root: str = ".") -> dict[str, Any]:
+    """Write ``metrics/test.json`` and ``reports/eval/<task plot>.csv``; publish the summary artifact."""
+    cv = io.read_json(root, io.CV_JSON, "tune")
+    test = score_holdout(root, io.MODEL_FILE, cfg, label="winner")
+    test["baseline_score"] = score_holdout(root, io.BASELINE_FILE, cfg, label="defaults")["score"]
+    name, frame = plot_data(root, cfg)
+    paths = io.write_files(root, {io.TEST_JSON: io.json_writer(test), io.EVAL_DIR / name: io.csv_writer(frame)})
+    summary = create_markdown_artifact(
+        markdown=report.summary_markdown(cv, test, cfg.model.kind), key="tunepipe-summary", description="Tuning summary"
+    )
+    get_run_logger().info(
+        "holdout %s %.5f (default parameters: %.5f). Outputs: %s",
+        cfg.search.scoring, test["score"], test["baseline_score"], ", ".join(str(p) for p in paths),
+    )
+    return {"test": test, "outputs": [str(p) for p in paths], "artifacts": [str(summary)]}

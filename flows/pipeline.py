@@ -1,0 +1,62 @@
+"""The whole pipeline, split -> tune -> train -> evaluate, as one flow run with a subflow per stage.
+
+``tunepipe run`` runs :func:`pipeline`; ``dvc repro`` runs each stage's flow on its own
+(``tunepipe split`` ...). Both go through :func:`run`, so there is one implementation of each stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from prefect import Flow, flow
+from prefect.states import Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.evaluate import evaluate
+from flows.split import split
+from flows.train import train
+from flows.tune import tune
+from tunepipe.config import Config
+from tunepipe.threads import plan_threads
+
+# In pipeline order: dvc.yaml has one stage per entry, with the same name.
+STAGES: dict[str, Flow[..., Any]] = {"split": split, "tune": tune, "train": train, "evaluate": evaluate}
+
+
+def sized(stage: Flow[..., Any], cfg: Config) -> Flow[..., Any]:
+    """``stage`` with a task runner sized by ``cfg.execution`` (the thread budget).
+
+    Prefect's default thread pool is unbounded: every trial of a rung would start at once and
+    fight for the cores.
+    """
+    workers, _ = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)
+    return stage.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+
+
+@flow(name="tunepipe")
+def pipeline(cfg: Config, root: str = ".") -> dict[str, Any] | State:
+    """Every stage in order, each a subflow run; stops at a failed search with its message."""
+    data = sized(split, cfg)(cfg, root=root)
+    searched = sized(tune, cfg)(cfg, root=root, return_state=True)
+    if searched.is_failed():
+        # Re-stated here so the pipeline's state carries the search's message, not "1/1 states failed".
+        return Failed(message=searched.message, data=searched.result(raise_on_failure=False))
+    search = searched.result()
+    models = sized(train, cfg)(cfg, root=root)
+    scored = sized(evaluate, cfg)(cfg, root=root)
+    return {
+        "cv": search["cv"],
+        "test": scored["test"],
+        "outputs": [*data["outputs"], *search["outputs"], *models["outputs"], *scored["outputs"]],
+        "artifacts": [*search["artifacts"], *scored["artifacts"]],
+    }
+
+
+def run(cfg: Config, root: str = ".", stage: str | None = None, **options: Any) -> Any:
+    """Run one stage's flow, or the whole :func:`pipeline` (``stage=None``).
+
+    Extra keyword arguments go to the flow call (e.g. ``return_state=True``).
+    """
+    target: Callable[..., Any] = sized(pipeline if stage is None else STAGES[stage], cfg)
+    return target(cfg, root=root, **options)

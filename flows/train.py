@@ -1,0 +1,33 @@
+"""The train stage: refit the search's winner, and the model's defaults as a baseline, on all training rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from sklearn.pipeline import Pipeline
+
+from tunepipe import io, trial
+from tunepipe.config import Config
+from tunepipe.threads import available_cores
+
+
+@task(name="refit", task_run_name="refit {label}", cache_policy=NO_CACHE, retries=1)
+def refit(ref: io.SplitRef, setup: trial.TrialSetup, params: dict[str, Any], n_resources: int | None, label: str) -> Pipeline:
+    """Fit a parameter set on the whole training set."""
+    split = io.load_split(ref)
+    return trial.refit(setup, params, split.X_train, split.y_train, n_resources)
+
+
+@flow(name="tunepipe-train")
+def train(cfg: Config, root: str = ".") -> dict[str, list[str]]:
+    """Write ``models/model.joblib`` (the winner) and ``models/baseline.joblib`` (default parameters)."""
+    ref = io.read_split_ref(root)
+    winner = io.read_json(root, io.WINNER_JSON, "tune")
+    # The final fits are single tasks, one after the other: give each every core.
+    setup = trial.make_setup(cfg, io.load_split(ref), threads=available_cores())
+    model = refit(ref, setup, winner["params"], winner["n_resources"], label=winner["label"])
+    baseline = refit(ref, setup, {}, None, label="defaults")
+    paths = io.write_files(root, {io.MODEL_FILE: io.joblib_writer(model), io.BASELINE_FILE: io.joblib_writer(baseline)})
+    return {"outputs": [str(p) for p in paths]}
