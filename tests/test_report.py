@@ -23,7 +23,7 @@ def test_trials_table_rows_ranks_and_columns() -> None:
     table = trials_table(_finished(), ["a", "b"])
     assert list(table.columns) == ["rung", "n_resources", "candidate", "param_a", "param_b", "split0_test_score",
                                    "split1_test_score", "best_n_resources", "mean_test_score", "std_test_score",
-                                   "rank_test_score", "mean_fit_time", "status", "error"]
+                                   "rank_test_score", "mean_fit_time", "mean_score_time", "status", "error"]
     rung0 = table[table["rung"] == 0].set_index("candidate")
     assert rung0["rank_test_score"].to_dict() == {0: 2, 1: 4, 2: 1, 3: 3}
     assert rung0.loc[1, "status"] == "failed" and rung0.loc[1, "error"] == "ValueError: bad"

@@ -30,6 +30,7 @@ def trials_table(strategy: Strategy, param_names: list[str]) -> pd.DataFrame:
             row["std_test_score"] = float(scores.std()) if not math.isnan(r.mean_score) else math.nan
             row["rank_test_score"] = ranks[r.candidate.id]
             row["mean_fit_time"] = float(np.mean(r.fit_times)) if r.fit_times else math.nan
+            row["mean_score_time"] = float(np.mean(r.score_times)) if r.score_times else math.nan
             row["status"] = r.status
             row["error"] = r.error
             rows.append(row)

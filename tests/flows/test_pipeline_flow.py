@@ -66,7 +66,7 @@ def test_flow_writes_the_output_contract(tmp_path: Path, case: str) -> None:
     # reports/trials.csv: one row per candidate per rung, every contract column.
     expected = ["rung", "n_resources", "candidate", *(f"param_{n}" for n in names),
                 *(f"split{k}_test_score" for k in range(cfg.cv.n_splits)),
-                "mean_test_score", "std_test_score", "rank_test_score", "mean_fit_time", "status", "error"]
+                "mean_test_score", "std_test_score", "rank_test_score", "mean_fit_time", "mean_score_time", "status", "error"]
     assert set(expected) <= set(trials.columns)
     assert len(trials) == cv["n_trials"] == sum(cv["n_candidates"])
     assert trials.groupby("rung").size().tolist() == cv["n_candidates"]
@@ -122,7 +122,7 @@ def test_same_params_same_results_with_any_worker_count(tmp_path: Path) -> None:
         root, cfg = _project(root, "binary", [f"execution.workers={workers}"])
         run(cfg, root=str(root))
         trials, cv, test = _read(root)
-        results.append((trials.drop(columns=["mean_fit_time"]), cv, test))
+        results.append((trials.drop(columns=["mean_fit_time", "mean_score_time"]), cv, test))
     pd.testing.assert_frame_equal(results[0][0], results[1][0])
     assert results[0][1] == results[1][1]
     assert results[0][2] == results[1][2]
