@@ -27,4 +27,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) .prefect data/split reports/eval models/*.joblib dvc_plots
+	rm -rf $(VENV) .prefect .tunepipe data/split reports/eval models/*.joblib dvc_plots

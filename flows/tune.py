@@ -6,7 +6,9 @@ caching behaviour. Trial tasks receive a :class:`~tunepipe.io.SplitRef`, never a
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task, unmapped
@@ -33,14 +35,42 @@ def run_trial(candidate: Candidate, ref: io.SplitRef, setup: trial.TrialSetup) -
     )
 
 
-def _collect(futures: list[PrefectFuture[TrialResult]], rung: int, n_rungs: int, n_resources: int) -> list[TrialResult]:
-    """Wait for a rung's trials, logging progress (done / total, best so far) as they finish."""
+def _cached_key(context: Any, parameters: dict[str, Any]) -> str:
+    """Prefect cache key of a trial task: the core's trial key (no hashing of data on each call)."""
+    return trial.trial_key(parameters["candidate"], parameters["ref"].fingerprint, parameters["setup"])
+
+
+def trial_task(cfg: Config, root: str) -> Any:
+    """The trial task, with the trial cache under ``execution.cache_dir`` when ``execution.cache``.
+
+    Prefect's own cache: the key names a result file in the storage; a finished trial's result is
+    written when it completes, so a killed run loses only the trials that were running.
+    """
+    if not cfg.execution.cache:
+        return run_trial
+    # A Path is a local folder to Prefect (no storage block to register on the server).
+    storage = (Path(root) / cfg.execution.cache_dir).resolve()
+    return run_trial.with_options(cache_key_fn=_cached_key, persist_result=True, result_storage=storage)
+
+
+def _collect(
+    futures: list[PrefectFuture[TrialResult]], batch: list[Candidate], n_rungs: int
+) -> tuple[list[TrialResult], int]:
+    """Wait for a rung's trials, logging progress (done / total, best so far) as they finish.
+
+    Returns the results, each carrying its own candidate (a cached result may come from another
+    candidate id or rung with the same params and resource), and how many came from the cache.
+    """
     logger = get_run_logger()
+    rung, n_resources = batch[0].rung, batch[0].n_resources
+    candidate_of = {future: candidate for future, candidate in zip(futures, batch)}
     results: list[TrialResult] = []
     best: TrialResult | None = None
+    n_cached = 0
     step = max(1, len(futures) // 10)
     for done, future in enumerate(as_completed(futures), start=1):
-        result = future.result()
+        result = dataclasses.replace(future.result(), candidate=candidate_of[future])
+        n_cached += int(future.state.name == "Cached")
         results.append(result)
         if not math.isnan(result.mean_score) and (best is None or result.mean_score > best.mean_score):
             best = result
@@ -48,10 +78,10 @@ def _collect(futures: list[PrefectFuture[TrialResult]], rung: int, n_rungs: int,
             best_text = f"{best.mean_score:.5f} ({best.candidate.label})" if best else "n/a"
             failed = sum(r.status == "failed" for r in results)
             logger.info(
-                "rung %d/%d (resource %d): %d/%d trials done, %d failed, best so far %s",
-                rung + 1, n_rungs, n_resources, done, len(futures), failed, best_text,
+                "rung %d/%d (resource %d): %d/%d trials done (%d from the trial cache), %d failed, best so far %s",
+                rung + 1, n_rungs, n_resources, done, len(futures), n_cached, failed, best_text,
             )
-    return results
+    return results, n_cached
 
 
 @flow(name="tunepipe-tune")
@@ -77,9 +107,14 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         cfg.search.strategy, len(split.train), split.task, cfg.cv.n_splits, len(candidates), n_rungs, workers, threads,
     )
 
+    task = trial_task(cfg, root)
+    n_cached = n_run = 0
     while (batch := strategy.ask()) is not None:
-        futures = run_trial.map(batch, unmapped(ref), unmapped(setup))
-        strategy.tell(_collect(list(futures), batch[0].rung, n_rungs, batch[0].n_resources))
+        futures = task.map(batch, unmapped(ref), unmapped(setup))
+        results, cached = _collect(list(futures), batch, n_rungs)
+        strategy.tell(results)
+        n_cached, n_run = n_cached + cached, n_run + len(results) - cached
+    logger.info("%d trials evaluated, %d taken from the trial cache", n_run, n_cached)
 
     best = strategy.best
     if math.isnan(best.mean_score):
@@ -104,7 +139,10 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         cfg.search.scoring, cv["best_score"], best.candidate.label, winner["n_resources"],
         ", ".join(str(p) for p in paths),
     )
-    return {"cv": cv, "winner": winner, "outputs": [str(p) for p in paths], "artifacts": [artifact]}
+    return {
+        "cv": cv, "winner": winner, "outputs": [str(p) for p in paths], "artifacts": [artifact],
+        "trials_run": n_run, "trials_cached": n_cached,
+    }
 
 
 def _publish_leaderboard(trials: Any) -> str:

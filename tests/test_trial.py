@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import make_frame
 from tunepipe.data import folds_from_plan, prepare
 from tunepipe.search import Candidate
-from tunepipe.trial import TrialSetup, checkpoints, evaluate_candidate, subsample
+from tunepipe.trial import TrialSetup, checkpoints, evaluate_candidate, subsample, trial_key
 
 
 def _setup(prepared: Any, **kw: Any) -> TrialSetup:
@@ -96,3 +96,30 @@ def test_best_iteration_only_for_boosting_with_n_estimators(prepared: Any) -> No
     assert _setup(prepared, score_best_iteration=True, kind="random_forest").iteration_kwarg is None
     assert _setup(prepared, score_best_iteration=True, resource="n_samples").iteration_kwarg is None
     assert _setup(prepared, score_best_iteration=False).iteration_kwarg is None
+
+
+def test_trial_key_ignores_candidate_id_rung_threads_and_param_order(prepared: Any) -> None:
+    setup = _setup(prepared)
+    key = trial_key(Candidate(0, {"a": 1, "b": 0.5}, 0, 20), "f1", setup)
+    assert key.startswith("trial-")
+    assert trial_key(Candidate(7, {"b": 0.5, "a": 1}, 3, 20), "f1", _setup(prepared, threads=4)) == key
+
+
+@pytest.mark.parametrize(("change", "setting"), [
+    ("params", {"a": 2, "b": 0.5}), ("resource level", 40), ("data", "f2"), ("seed", {"seed": 1}),
+    ("scoring", {"scoring": "accuracy"}), ("kind", {"kind": "random_forest"}),
+    ("fixed params", {"fixed_params": {"max_bin": 63}}), ("resource", {"resource": "n_samples"}),
+    ("best-iteration scoring", {"score_best_iteration": True}),
+])
+def test_trial_key_changes_with_what_changes_scores(prepared: Any, change: str, setting: Any) -> None:
+    params, n, data, setup = {"a": 1, "b": 0.5}, 20, "f1", _setup(prepared)
+    key = trial_key(Candidate(0, params, 0, n), data, setup)
+    if change == "params":
+        params = setting
+    elif change == "resource level":
+        n = setting
+    elif change == "data":
+        data = setting
+    else:
+        setup = _setup(prepared, **setting)
+    assert trial_key(Candidate(0, params, 0, n), data, setup) != key

@@ -204,6 +204,10 @@ class ExecutionConfig(_Section):
 
     workers: int | Literal["auto"] = "auto"
     threads_per_trial: int | Literal["auto"] = "auto"
+    # The trial cache: every finished trial is stored under cache_dir (relative to the project), so
+    # a killed run resumes and a larger search reuses what it already evaluated.
+    cache: bool = True
+    cache_dir: str = ".tunepipe/cache"
 
     @field_validator("workers", "threads_per_trial")
     @classmethod

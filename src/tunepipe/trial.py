@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import math
+import sys
 import time
+from functools import lru_cache
+from importlib.metadata import version
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
 from threadpoolctl import threadpool_limits
 
+from tunepipe import models
 from tunepipe.config import Config, Task
 from tunepipe.data import Prepared
 from tunepipe.models import REGISTRY, build_pipeline, resource_param
@@ -191,3 +198,36 @@ def refit(setup: TrialSetup, params: dict[str, Any], X: pd.DataFrame, y: pd.Seri
     with threadpool_limits(limits=setup.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return model.fit(X, y)
+
+
+# The libraries whose version can change a trial's scores.
+KEY_LIBRARIES = ("lightgbm", "scikit-learn", "numpy", "pandas", "scipy")
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """Library versions and a hash of the code that computes a trial's scores (this module, models)."""
+    parts = [f"python {sys.version_info[:2]}"] + [f"{lib} {version(lib)}" for lib in KEY_LIBRARIES]
+    parts += [inspect.getsource(sys.modules[__name__]), inspect.getsource(models)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def trial_key(candidate: Candidate, data_fingerprint: str, setup: TrialSetup) -> str:
+    """The trial cache key: what determines a trial's scores, and nothing else.
+
+    Made of the split's fingerprint (data and fold plan), the model kind, task, fixed params,
+    scorer, resource, seed and feature columns, the candidate's params and resource level, and the
+    library and code versions. Not the candidate's id or rung, nor the thread count: the same
+    params at the same resource give the same scores in any search that asks for them (so a larger
+    ``n_candidates`` reuses every trial already run), with any number of threads.
+    """
+    fields = {
+        "data": data_fingerprint,
+        "kind": setup.kind, "task": setup.task, "fixed": setup.fixed_params, "scoring": setup.scoring,
+        "resource": setup.resource, "seed": setup.seed, "numeric": setup.numeric,
+        "categorical": setup.categorical, "iteration": setup.iteration_kwarg,
+        "params": candidate.params, "n_resources": candidate.n_resources, "code": _code_version(),
+    }
+    # sort_keys: the key must not depend on the order params.yaml lists the space in.
+    text = json.dumps(fields, sort_keys=True, default=repr)
+    return f"trial-{hashlib.sha256(text.encode()).hexdigest()[:32]}"

@@ -1,0 +1,118 @@
+"""The trial cache as a user meets it: `tunepipe tune` killed midway resumes; a larger search reuses trials.
+
+Real processes against the test session's Prefect server; the kill is a SIGKILL of the process group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from prefect.settings import PREFECT_API_URL
+
+from tests.conftest import BASE_RAW, make_frame
+
+# 27 -> 9 -> 3 -> 1 candidates: 40 trials, long enough to be killed in the first rung.
+SEARCH = ["search.n_candidates=27", "search.max_resources=270", "execution.workers=1"]
+SUMMARY = re.compile(r"(\d+) trials evaluated, (\d+) taken from the trial cache")
+
+
+def _project(root: Path) -> Path:
+    root.mkdir()
+    make_frame(3000, "binary", seed=3).to_csv(root / "data.csv", index=False)
+    (root / "params.yaml").write_text(yaml.safe_dump(BASE_RAW))
+    return root
+
+
+def _cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tunepipe.cli", *args]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+
+
+def _tunepipe(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(_cmd(*args), cwd=root, env=_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _counts(proc: subprocess.CompletedProcess[str]) -> tuple[int, int]:
+    """(trials evaluated, trials taken from the cache) from the tune flow's last log line."""
+    found = SUMMARY.findall(proc.stderr)
+    assert found, proc.stderr[-3000:]
+    run, cached = found[-1]
+    return int(run), int(cached)
+
+
+def _stored(cache: Path) -> int:
+    """Complete result records in the cache (a record cut off by the kill does not count)."""
+    n = 0
+    for f in cache.glob("trial-*"):
+        try:
+            json.loads(f.read_bytes())
+            n += 1
+        except ValueError:
+            pass
+    return n
+
+
+def _outputs(root: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    trials = pd.read_csv(root / "reports/trials.csv").drop(columns=["mean_fit_time", "mean_score_time"])
+    return trials, json.loads((root / "metrics/cv.json").read_text())
+
+
+def test_a_killed_search_resumes_without_re_evaluating_finished_trials(tmp_path: Path) -> None:
+    root = _project(tmp_path / "killed")
+    cache = root / ".tunepipe/cache"
+    _tunepipe(root, "split")
+    proc = subprocess.Popen(
+        _cmd("tune", *[a for s in SEARCH for a in ("-S", s)]), cwd=root, env=_env(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while _stored(cache) < 5 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the search finished before it could be killed"
+    assert not (root / "metrics/cv.json").exists()
+    finished = _stored(cache)
+
+    resumed = _tunepipe(root, "tune", *[a for s in SEARCH for a in ("-S", s)])
+    n_run, n_cached = _counts(resumed)
+    trials, cv = _outputs(root)
+    assert n_cached == finished and n_run == cv["n_trials"] - finished == 40 - finished
+
+    # The same search, uninterrupted and without the cache, gives the same trials and winner.
+    fresh = _project(tmp_path / "fresh")
+    _tunepipe(fresh, "split")
+    uninterrupted = _tunepipe(fresh, "tune", *[a for s in SEARCH for a in ("-S", s)], "-S", "execution.cache=false")
+    assert _counts(uninterrupted) == (40, 0) and not (fresh / ".tunepipe").exists()
+    fresh_trials, fresh_cv = _outputs(fresh)
+    pd.testing.assert_frame_equal(trials, fresh_trials)
+    assert cv == fresh_cv
+
+
+def test_a_larger_search_reuses_every_trial_already_evaluated(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    random = ["search.strategy=random", "search.max_resources=20"]
+    _tunepipe(root, "split")
+    first = _tunepipe(root, "tune", *[a for s in [*random, "search.n_candidates=4"] for a in ("-S", s)])
+    assert _counts(first) == (4, 0)
+    larger = _tunepipe(root, "tune", *[a for s in [*random, "search.n_candidates=7"] for a in ("-S", s)])
+    assert _counts(larger) == (3, 4)
+    # A setting that changes scores (here the scorer) misses the cache.
+    other = _tunepipe(root, "tune", *[a for s in [*random, "search.n_candidates=4", "search.scoring=accuracy"]
+                                      for a in ("-S", s)])
+    assert _counts(other) == (4, 0)
