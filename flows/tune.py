@@ -110,7 +110,11 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     task = trial_task(cfg, root)
     n_cached = n_run = 0
     while (batch := strategy.ask()) is not None:
-        futures = task.map(batch, unmapped(ref), unmapped(setup))
+        # A rung with fewer candidates than workers (halving's last rungs) fits folds in parallel
+        # inside each trial, so no core idles; the thread budget per fit stays the same.
+        fold_workers = min(max(1, workers // len(batch)), cfg.cv.n_splits)
+        batch_setup = dataclasses.replace(setup, fold_workers=fold_workers)
+        futures = task.map(batch, unmapped(ref), unmapped(batch_setup))
         results, cached = _collect(list(futures), batch, n_rungs)
         strategy.tell(results)
         n_cached, n_run = n_cached + cached, n_run + len(results) - cached

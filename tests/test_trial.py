@@ -123,3 +123,26 @@ def test_trial_key_changes_with_what_changes_scores(prepared: Any, change: str, 
     else:
         setup = _setup(prepared, **setting)
     assert trial_key(Candidate(0, params, 0, n), data, setup) != key
+
+
+@pytest.mark.parametrize("resource", ["n_estimators", "n_samples"])
+def test_folds_in_parallel_give_the_same_scores(prepared: Any, resource: str) -> None:
+    folds = folds_from_plan(prepared.fold)
+    candidate = Candidate(0, {"num_leaves": 7, "learning_rate": 0.2}, 0, 40 if resource == "n_estimators" else 150)
+    one, two = (
+        evaluate_candidate(candidate, prepared.X_train, prepared.y_train, folds,
+                           _setup(prepared, resource=resource, score_best_iteration=True, fold_workers=w),
+                           len(prepared.train))
+        for w in (1, 2)
+    )
+    assert one.status == two.status == "ok"
+    assert one.fold_scores == two.fold_scores and one.best_resources == two.best_resources
+    assert len(two.fit_times) == len(two.score_times) == len(folds)
+
+
+def test_a_failing_fold_in_parallel_fails_the_trial(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    result = evaluate_candidate(Candidate(0, {"num_leaves": -3}, 0, 10), prepared.X_train, prepared.y_train, folds,
+                                _setup(prepared, fold_workers=3), len(prepared.train))
+    assert result.status == "failed" and "num_leaves" in result.error
+    assert all(math.isnan(s) for s in result.fold_scores)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
@@ -42,6 +43,9 @@ class TrialSetup:
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     score_best_iteration: bool = False
+    # Folds fitted at once inside this trial (threads). More than 1 only when a rung has fewer
+    # candidates than workers, so the idle workers' cores fit folds instead; never changes scores.
+    fold_workers: int = 1
 
     @property
     def iteration_kwarg(self) -> str | None:
@@ -147,38 +151,45 @@ def evaluate_candidate(
     fraction = candidate.n_resources / n_train if setup.resource == "n_samples" else 1.0
     kwarg = setup.iteration_kwarg
     points = checkpoints(candidate.n_resources) if kwarg else [candidate.n_resources]
-    curves: list[list[float]] = []  # per fold, the score at each checkpoint
-    fit_times: list[float] = []
-    score_times: list[float] = []
+
+    def fold(train_idx: np.ndarray, test_idx: np.ndarray) -> tuple[list[float], float, float]:
+        """One fold: (score at each checkpoint, fit seconds, score seconds)."""
+        if fraction < 1.0:
+            train_idx = subsample(train_idx, y, fraction, setup.task, setup.seed)
+        model = setup.pipeline(candidate.params, candidate.n_resources)
+        t0 = time.perf_counter()
+        model.fit(X.iloc[train_idx], y.iloc[train_idx])
+        t1 = time.perf_counter()
+        X_test, y_test = X.iloc[test_idx], y.iloc[test_idx]
+        if kwarg:
+            # Transform once; each checkpoint then costs only its k rounds of prediction.
+            Xt, est = model[:-1].transform(X_test), model[-1]
+            curve = [float(scorer(FirstRounds(est, k, kwarg), Xt, y_test)) for k in points]
+        else:
+            curve = [float(scorer(model, X_test, y_test))]
+        return curve, t1 - t0, time.perf_counter() - t1
+
     try:
         # Caps every native thread pool (OpenMP, BLAS) the model uses to this trial's budget.
         with threadpool_limits(limits=setup.threads), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for train_idx, test_idx in folds:
-                if fraction < 1.0:
-                    train_idx = subsample(train_idx, y, fraction, setup.task, setup.seed)
-                model = setup.pipeline(candidate.params, candidate.n_resources)
-                t0 = time.perf_counter()
-                model.fit(X.iloc[train_idx], y.iloc[train_idx])
-                t1 = time.perf_counter()
-                X_test, y_test = X.iloc[test_idx], y.iloc[test_idx]
-                if kwarg:
-                    # Transform once; each checkpoint then costs only its k rounds of prediction.
-                    Xt, est = model[:-1].transform(X_test), model[-1]
-                    curves.append([float(scorer(FirstRounds(est, k, kwarg), Xt, y_test)) for k in points])
-                else:
-                    curves.append([float(scorer(model, X_test, y_test))])
-                fit_times.append(t1 - t0)
-                score_times.append(time.perf_counter() - t1)
+            if setup.fold_workers > 1:
+                # Threads: LightGBM and most scikit-learn fitting release the GIL.
+                done = Parallel(n_jobs=setup.fold_workers, prefer="threads")(
+                    delayed(fold)(train_idx, test_idx) for train_idx, test_idx in folds
+                )
+            else:
+                done = [fold(train_idx, test_idx) for train_idx, test_idx in folds]
     except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
         return TrialResult(
             candidate,
             tuple(math.nan for _ in folds),
-            tuple(fit_times),
-            tuple(score_times),
             status="failed",
             error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
         )
+    curves = [curve for curve, _, _ in done]  # per fold, the score at each checkpoint
+    fit_times = [fit for _, fit, _ in done]
+    score_times = [score for _, _, score in done]
     table = np.asarray(curves)  # folds x checkpoints
     mean = table.mean(axis=0)
     # argmax takes the first (fewest rounds) of equal means; an all-NaN curve keeps the budget.
