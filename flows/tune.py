@@ -91,7 +91,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     ref = io.read_split_ref(root)
     split = io.load_split(ref)
     workers, threads = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)
-    setup = trial.make_setup(cfg, split, threads)
+    setup = trial.make_setup(cfg, split, threads, fingerprint=ref.fingerprint)
     candidates = sample_candidates(cfg.search.space, cfg.search.n_candidates, cfg.base.seed)
     if len(candidates) < cfg.search.n_candidates:
         logger.warning(
@@ -110,6 +110,8 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     task = trial_task(cfg, root)
     n_cached = n_run = 0
     while (batch := strategy.ask()) is not None:
+        # Live models (continued boosting) of candidates the search dropped are no longer needed.
+        trial.release_live_models(batch, setup)
         # A rung with fewer candidates than workers (halving's last rungs) fits folds in parallel
         # inside each trial, so no core idles; the thread budget per fit stays the same.
         fold_workers = min(max(1, workers // len(batch)), cfg.cv.n_splits)
@@ -118,6 +120,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         results, cached = _collect(list(futures), batch, n_rungs)
         strategy.tell(results)
         n_cached, n_run = n_cached + cached, n_run + len(results) - cached
+    trial.release_live_models([], setup)
     logger.info("%d trials evaluated, %d taken from the trial cache", n_run, n_cached)
 
     best = strategy.best

@@ -55,6 +55,8 @@ class ModelSpec:
             threadpoolctl around the fit instead).
         iteration_kwarg: Keyword of predict / predict_proba that limits a boosting model to its
             first k rounds (None: the model cannot be scored below its fitted size).
+        continuable: Whether a fitted model can be boosted on to more rounds with the same result
+            as a from-scratch fit (``tunepipe.boosting``; LightGBM only).
     """
 
     classifier: Callable[..., BaseEstimator] | None
@@ -66,6 +68,7 @@ class ModelSpec:
     seeded: bool = True
     threads_param: str | None = None
     iteration_kwarg: str | None = None
+    continuable: bool = False
 
 
 # LightGBM: quiet, and deterministic for given data, params and seed (its automatic row/col-wise
@@ -97,7 +100,7 @@ _HGB_SPACE = {
 REGISTRY: dict[str, ModelSpec] = {
     "lightgbm": ModelSpec(
         LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS, _GBDT_SPACE,
-        threads_param="n_jobs", iteration_kwarg="num_iteration",
+        threads_param="n_jobs", iteration_kwarg="num_iteration", continuable=True,
     ),
     "random_forest": ModelSpec(
         RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, threads_param="n_jobs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -22,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
 from threadpoolctl import threadpool_limits
 
-from tunepipe import models
+from tunepipe import boosting, models
 from tunepipe.config import Config, Task
 from tunepipe.data import Prepared
 from tunepipe.models import REGISTRY, build_pipeline, resource_param
@@ -46,6 +47,10 @@ class TrialSetup:
     # Folds fitted at once inside this trial (threads). More than 1 only when a rung has fewer
     # candidates than workers, so the idle workers' cores fit folds instead; never changes scores.
     fold_workers: int = 1
+    # Boost a promoted candidate on from its previous rung's live model (tunepipe.boosting).
+    continue_boosting: bool = False
+    # The split's fingerprint: names a candidate's live models together with its params.
+    data_fingerprint: str = ""
 
     @property
     def iteration_kwarg(self) -> str | None:
@@ -66,8 +71,9 @@ class TrialSetup:
         )
 
 
-def make_setup(cfg: Config, split: Prepared, threads: int) -> TrialSetup:
-    """The trial setup for ``cfg`` on a written split (its task and feature columns)."""
+def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = "") -> TrialSetup:
+    """The trial setup for ``cfg`` on a written split (its task, feature columns and fingerprint)."""
+    continuable = cfg.search.resource == "n_estimators" and REGISTRY[cfg.model.kind].continuable
     return TrialSetup(
         kind=cfg.model.kind,
         task=split.task,
@@ -79,6 +85,8 @@ def make_setup(cfg: Config, split: Prepared, threads: int) -> TrialSetup:
         numeric=tuple(split.numeric),
         categorical=tuple(split.categorical),
         score_best_iteration=cfg.search.score_best_iteration,
+        continue_boosting=cfg.execution.continue_boosting and continuable,
+        data_fingerprint=fingerprint,
     )
 
 
@@ -152,13 +160,18 @@ def evaluate_candidate(
     kwarg = setup.iteration_kwarg
     points = checkpoints(candidate.n_resources) if kwarg else [candidate.n_resources]
 
-    def fold(train_idx: np.ndarray, test_idx: np.ndarray) -> tuple[list[float], float, float]:
+    lineage = lineage_key(candidate, setup) if setup.continue_boosting else ""
+
+    def fold(i: int, train_idx: np.ndarray, test_idx: np.ndarray) -> tuple[list[float], float, float]:
         """One fold: (score at each checkpoint, fit seconds, score seconds)."""
         if fraction < 1.0:
             train_idx = subsample(train_idx, y, fraction, setup.task, setup.seed)
-        model = setup.pipeline(candidate.params, candidate.n_resources)
         t0 = time.perf_counter()
-        model.fit(X.iloc[train_idx], y.iloc[train_idx])
+        if lineage:
+            model = _fit_or_continue(candidate, setup, (lineage, i), X.iloc[train_idx], y.iloc[train_idx])
+        else:
+            model = setup.pipeline(candidate.params, candidate.n_resources)
+            model.fit(X.iloc[train_idx], y.iloc[train_idx])
         t1 = time.perf_counter()
         X_test, y_test = X.iloc[test_idx], y.iloc[test_idx]
         if kwarg:
@@ -176,10 +189,10 @@ def evaluate_candidate(
             if setup.fold_workers > 1:
                 # Threads: LightGBM and most scikit-learn fitting release the GIL.
                 done = Parallel(n_jobs=setup.fold_workers, prefer="threads")(
-                    delayed(fold)(train_idx, test_idx) for train_idx, test_idx in folds
+                    delayed(fold)(i, train_idx, test_idx) for i, (train_idx, test_idx) in enumerate(folds)
                 )
             else:
-                done = [fold(train_idx, test_idx) for train_idx, test_idx in folds]
+                done = [fold(i, train_idx, test_idx) for i, (train_idx, test_idx) in enumerate(folds)]
     except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
         return TrialResult(
             candidate,
@@ -201,6 +214,31 @@ def evaluate_candidate(
         tuple(score_times),
         best_resources=points[best] if kwarg else None,
     )
+
+
+def _fit_or_continue(
+    candidate: Candidate, setup: TrialSetup, key: tuple[str, int], X: pd.DataFrame, y: pd.Series
+) -> Pipeline:
+    """The fold's model at ``candidate.n_resources`` rounds: boosted on from its live model of an
+    earlier rung when there is one, else fitted from scratch (keeping the booster for the next rung).
+    """
+    model = boosting.LIVE.take(key)
+    if model is not None and boosting.rounds(model) <= candidate.n_resources:
+        boosting.extend(model, candidate.n_resources)
+    else:
+        model = boosting.fit_keeping_booster(setup.pipeline(candidate.params, candidate.n_resources), X, y)
+    boosting.LIVE.put(key, model, boosting.size_bytes(len(X), X.shape[1]))
+    return model
+
+
+def lineage_key(candidate: Candidate, setup: TrialSetup) -> str:
+    """What names a candidate's live models across rungs: its trial key at no particular resource."""
+    return trial_key(dataclasses.replace(candidate, id=0, rung=0, n_resources=0), setup.data_fingerprint, setup)
+
+
+def release_live_models(keep: list[Candidate], setup: TrialSetup) -> None:
+    """Free the live models of every candidate not in ``keep`` (those the search dropped)."""
+    boosting.LIVE.keep_only(lineage_key(c, setup) for c in keep)
 
 
 def refit(setup: TrialSetup, params: dict[str, Any], X: pd.DataFrame, y: pd.Series, n_resources: int | None) -> Pipeline:

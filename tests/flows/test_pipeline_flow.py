@@ -114,18 +114,27 @@ def test_flow_writes_the_output_contract(tmp_path: Path, case: str) -> None:
     assert plots == [{"binary": "roc.csv", "multiclass": "confusion.csv", "regression": "predictions.csv"}[task]]
 
 
-def test_same_params_same_results_with_any_worker_count(tmp_path: Path) -> None:
+def test_same_params_same_results_with_any_execution_settings(tmp_path: Path) -> None:
+    # Execution settings change speed only: workers (and with them folds fitted in parallel in
+    # the last rungs), continued boosting across rungs, the trial cache.
+    settings = {
+        "one worker": ["execution.workers=1"],
+        "two workers": ["execution.workers=2"],
+        "from scratch, no cache": ["execution.workers=2", "execution.continue_boosting=false", "execution.cache=false"],
+    }
     results = []
-    for workers in (1, 2):
-        root = tmp_path / f"w{workers}"
+    for name, overrides in settings.items():
+        root = tmp_path / name.replace(" ", "_").replace(",", "")
         root.mkdir()
-        root, cfg = _project(root, "binary", [f"execution.workers={workers}"])
+        root, cfg = _project(root, "binary", [*overrides, "search.space.subsample={low: 0.5, high: 1.0}",
+                                              "search.space.subsample_freq={choices: [1]}"])
         run(cfg, root=str(root))
         trials, cv, test = _read(root)
         results.append((trials.drop(columns=["mean_fit_time", "mean_score_time"]), cv, test))
-    pd.testing.assert_frame_equal(results[0][0], results[1][0])
-    assert results[0][1] == results[1][1]
-    assert results[0][2] == results[1][2]
+    for other in results[1:]:
+        pd.testing.assert_frame_equal(results[0][0], other[0])
+        assert results[0][1] == other[1]
+        assert results[0][2] == other[2]
 
 
 def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path: Path) -> None:

@@ -1,0 +1,122 @@
+"""Continue boosting instead of refitting: a promoted candidate's next rung costs only the extra rounds.
+
+LightGBM's scikit-learn wrapper drops the training data after ``fit``, so a fitted model cannot be
+boosted further except through ``init_model``, which starts a new booster: its bagging and
+feature-fraction draws restart, and the result differs from a from-scratch fit with as many
+rounds. Here the wrapper's call to ``lightgbm.train`` keeps the training booster (only inside
+:func:`fit_keeping_booster`, per thread), and :func:`extend` calls ``Booster.update`` on that same
+booster, whose random state carries on: the continued model equals a from-scratch fit with the
+same number of rounds (tests compare scores exactly).
+
+The fitted pipelines live in :data:`LIVE`, one process's memory, bounded by a byte budget: with a
+thread task runner every trial of a search shares it; a trial that finds nothing there (another
+process, a cached earlier rung, an evicted entry) fits from scratch, with the same result.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from contextvars import ContextVar
+from typing import Any
+
+import lightgbm.sklearn as lgb_sklearn
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+# Whether lightgbm.train, called by the scikit-learn wrapper in this thread, keeps its training data.
+_KEEP_TRAINING: ContextVar[bool] = ContextVar("tunepipe_keep_training", default=False)
+_original_train = lgb_sklearn.train
+
+
+def _train(*args: Any, **kwargs: Any) -> Any:
+    """``lightgbm.train`` as the wrapper calls it, keeping the training booster when asked (per thread)."""
+    if not _KEEP_TRAINING.get():
+        return _original_train(*args, **kwargs)
+    booster = _original_train(*args, **{**kwargs, "keep_training_booster": True})
+    # The wrapper then drops the booster's reference to its training Dataset; the native booster
+    # still uses it, so it is kept here, alive, under a name of our own.
+    booster._tunepipe_train_set = kwargs["train_set"]
+    return booster
+
+
+# The wrapper looks ``train`` up in its module at each fit; with the flag unset it is unchanged.
+lgb_sklearn.train = _train
+
+
+def fit_keeping_booster(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> Pipeline:
+    """Fit ``pipeline`` (a LightGBM estimator last) so that :func:`extend` can boost it further."""
+    token = _KEEP_TRAINING.set(True)
+    try:
+        return pipeline.fit(X, y)
+    finally:
+        _KEEP_TRAINING.reset(token)
+
+
+def rounds(pipeline: Pipeline) -> int:
+    """Boosting rounds the fitted pipeline's model has."""
+    return int(pipeline[-1].booster_.current_iteration())
+
+
+def extend(pipeline: Pipeline, n_rounds: int) -> Pipeline:
+    """Boost a :func:`fit_keeping_booster` pipeline on to ``n_rounds`` rounds in all."""
+    model = pipeline[-1]
+    booster = model.booster_
+    booster.train_set = booster._tunepipe_train_set
+    for _ in range(n_rounds - rounds(pipeline)):
+        booster.update()
+    # Keep the estimator's own record consistent with its booster (get_params, repr).
+    model.set_params(n_estimators=n_rounds)
+    return pipeline
+
+
+def size_bytes(n_rows: int, n_columns: int) -> int:
+    """Rough memory of one live model: the binned training data plus gradient and score buffers."""
+    return n_rows * (n_columns + 32)
+
+
+class LiveModels:
+    """Fitted, continuable pipelines by (candidate lineage, fold), least recently used dropped first."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget_bytes = budget_bytes
+        self._models: OrderedDict[tuple[str, int], tuple[Pipeline, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[str, int]) -> Pipeline | None:
+        """Remove and return the model stored under ``key`` (None if there is none)."""
+        with self._lock:
+            found = self._models.pop(key, None)
+            if found is None:
+                return None
+            self._bytes -= found[1]
+            return found[0]
+
+    def put(self, key: tuple[str, int], pipeline: Pipeline, nbytes: int) -> None:
+        """Store ``pipeline`` under ``key``, dropping the least recently stored beyond the budget."""
+        if nbytes > self.budget_bytes:
+            return
+        with self._lock:
+            old = self._models.pop(key, None)
+            self._bytes += nbytes - (old[1] if old else 0)
+            self._models[key] = (pipeline, nbytes)
+            while self._bytes > self.budget_bytes:
+                _, (_, dropped) = self._models.popitem(last=False)
+                self._bytes -= dropped
+
+    def keep_only(self, lineages: Iterable[str]) -> None:
+        """Drop every model whose lineage is not in ``lineages`` (the candidates still in the search)."""
+        keep = set(lineages)
+        with self._lock:
+            for key in [k for k in self._models if k[0] not in keep]:
+                self._bytes -= self._models.pop(key)[1]
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+# 2 GiB: the first rungs of a big search hold many live models at once; beyond this, trials of
+# the next rung fit from scratch (same scores, only slower).
+LIVE = LiveModels(budget_bytes=2 * 1024**3)
