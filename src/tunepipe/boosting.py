@@ -8,7 +8,7 @@ rounds. Here the wrapper's call to ``lightgbm.train`` keeps the training booster
 booster, whose random state carries on: the continued model equals a from-scratch fit with the
 same number of rounds (tests compare scores exactly).
 
-The fitted pipelines live in :data:`LIVE`, one process's memory, bounded by a byte budget: with a
+The fitted models live in :data:`LIVE`, one process's memory, bounded by a byte budget: with a
 thread task runner every trial of a search shares it; a trial that finds nothing there (another
 process, a cached earlier rung, an evicted entry) fits from scratch, with the same result.
 """
@@ -19,10 +19,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
+import lightgbm as lgb
 import lightgbm.sklearn as lgb_sklearn
+import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 # Whether lightgbm.train, called by the scikit-learn wrapper in this thread, keeps its training data.
@@ -45,30 +48,55 @@ def _train(*args: Any, **kwargs: Any) -> Any:
 lgb_sklearn.train = _train
 
 
-def fit_keeping_booster(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> Pipeline:
-    """Fit ``pipeline`` (a LightGBM estimator last) so that :func:`extend` can boost it further."""
+Model = TypeVar("Model", Pipeline, BaseEstimator)
+
+
+def _estimator(model: Pipeline | BaseEstimator) -> Any:
+    """The LightGBM estimator itself (the last step of a pipeline)."""
+    return model[-1] if isinstance(model, Pipeline) else model
+
+
+_thread = threading.local()
+
+
+def _quiet_this_thread() -> None:
+    """Set LightGBM's native log level to silent in this thread (once).
+
+    The level is per native thread and set when parameters are parsed; boosting on a live booster
+    from another thread than the one that built it would print its warnings. Parsing parameters
+    for a tiny dataset sets it; ``Booster.reset_parameter`` would too, but restarts the bagging draws.
+    """
+    if getattr(_thread, "quiet", False):
+        return
+    lgb.Dataset(np.zeros((2, 1)), label=np.array([0.0, 1.0]), params={"verbosity": -1}).construct()
+    _thread.quiet = True
+
+
+def fit_keeping_booster(model: Model, X: pd.DataFrame, y: pd.Series) -> Model:
+    """Fit a LightGBM estimator (or a pipeline ending in one) so that :func:`extend` can boost it on."""
     token = _KEEP_TRAINING.set(True)
     try:
-        return pipeline.fit(X, y)
+        return model.fit(X, y)
     finally:
         _KEEP_TRAINING.reset(token)
 
 
-def rounds(pipeline: Pipeline) -> int:
-    """Boosting rounds the fitted pipeline's model has."""
-    return int(pipeline[-1].booster_.current_iteration())
+def rounds(model: Pipeline | BaseEstimator) -> int:
+    """Boosting rounds the fitted model has."""
+    return int(_estimator(model).booster_.current_iteration())
 
 
-def extend(pipeline: Pipeline, n_rounds: int) -> Pipeline:
-    """Boost a :func:`fit_keeping_booster` pipeline on to ``n_rounds`` rounds in all."""
-    model = pipeline[-1]
-    booster = model.booster_
+def extend(model: Model, n_rounds: int) -> Model:
+    """Boost a :func:`fit_keeping_booster` model on to ``n_rounds`` rounds in all."""
+    estimator = _estimator(model)
+    booster = estimator.booster_
     booster.train_set = booster._tunepipe_train_set
-    for _ in range(n_rounds - rounds(pipeline)):
+    _quiet_this_thread()
+    for _ in range(n_rounds - rounds(model)):
         booster.update()
     # Keep the estimator's own record consistent with its booster (get_params, repr).
-    model.set_params(n_estimators=n_rounds)
-    return pipeline
+    estimator.set_params(n_estimators=n_rounds)
+    return model
 
 
 def size_bytes(n_rows: int, n_columns: int) -> int:
@@ -77,15 +105,15 @@ def size_bytes(n_rows: int, n_columns: int) -> int:
 
 
 class LiveModels:
-    """Fitted, continuable pipelines by (candidate lineage, fold), least recently used dropped first."""
+    """Fitted, continuable models by (candidate lineage, fold), least recently used dropped first."""
 
     def __init__(self, budget_bytes: int) -> None:
         self.budget_bytes = budget_bytes
-        self._models: OrderedDict[tuple[str, int], tuple[Pipeline, int]] = OrderedDict()
+        self._models: OrderedDict[tuple[str, int], tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def take(self, key: tuple[str, int]) -> Pipeline | None:
+    def take(self, key: tuple[str, int]) -> Any:
         """Remove and return the model stored under ``key`` (None if there is none)."""
         with self._lock:
             found = self._models.pop(key, None)
@@ -94,14 +122,14 @@ class LiveModels:
             self._bytes -= found[1]
             return found[0]
 
-    def put(self, key: tuple[str, int], pipeline: Pipeline, nbytes: int) -> None:
-        """Store ``pipeline`` under ``key``, dropping the least recently stored beyond the budget."""
+    def put(self, key: tuple[str, int], model: Any, nbytes: int) -> None:
+        """Store ``model`` under ``key``, dropping the least recently stored beyond the budget."""
         if nbytes > self.budget_bytes:
             return
         with self._lock:
             old = self._models.pop(key, None)
             self._bytes += nbytes - (old[1] if old else 0)
-            self._models[key] = (pipeline, nbytes)
+            self._models[key] = (model, nbytes)
             while self._bytes > self.budget_bytes:
                 _, (_, dropped) = self._models.popitem(last=False)
                 self._bytes -= dropped

@@ -8,7 +8,9 @@ import inspect
 import json
 import math
 import sys
+import threading
 import time
+from collections import OrderedDict
 from functools import lru_cache
 from importlib.metadata import version
 import warnings
@@ -69,6 +71,11 @@ class TrialSetup:
             self.kind, self.task, list(self.numeric), list(self.categorical), merged,
             seed=self.seed, threads=self.threads,
         )
+
+
+    def estimator(self, params: dict[str, Any], n_resources: int | None = None) -> Any:
+        """Unfitted estimator alone (the pipeline's last step), for data already preprocessed."""
+        return self.pipeline(params, n_resources)[-1]
 
 
 def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = "") -> TrialSetup:
@@ -166,20 +173,18 @@ def evaluate_candidate(
         """One fold: (score at each checkpoint, fit seconds, score seconds)."""
         if fraction < 1.0:
             train_idx = subsample(train_idx, y, fraction, setup.task, setup.seed)
+        data = fold_data(setup, i, X, y, train_idx, test_idx)
         t0 = time.perf_counter()
         if lineage:
-            model = _fit_or_continue(candidate, setup, (lineage, i), X.iloc[train_idx], y.iloc[train_idx])
+            model = _fit_or_continue(candidate, setup, (lineage, i), data)
         else:
-            model = setup.pipeline(candidate.params, candidate.n_resources)
-            model.fit(X.iloc[train_idx], y.iloc[train_idx])
+            model = setup.estimator(candidate.params, candidate.n_resources).fit(data.X_train, data.y_train)
         t1 = time.perf_counter()
-        X_test, y_test = X.iloc[test_idx], y.iloc[test_idx]
         if kwarg:
-            # Transform once; each checkpoint then costs only its k rounds of prediction.
-            Xt, est = model[:-1].transform(X_test), model[-1]
-            curve = [float(scorer(FirstRounds(est, k, kwarg), Xt, y_test)) for k in points]
+            # Each checkpoint costs only its k rounds of prediction.
+            curve = [float(scorer(FirstRounds(model, k, kwarg), data.X_test, data.y_test)) for k in points]
         else:
-            curve = [float(scorer(model, X_test, y_test))]
+            curve = [float(scorer(model, data.X_test, data.y_test))]
         return curve, t1 - t0, time.perf_counter() - t1
 
     try:
@@ -216,9 +221,45 @@ def evaluate_candidate(
     )
 
 
-def _fit_or_continue(
-    candidate: Candidate, setup: TrialSetup, key: tuple[str, int], X: pd.DataFrame, y: pd.Series
-) -> Pipeline:
+@dataclass(frozen=True)
+class FoldData:
+    """One fold, preprocessed: the preprocessing step fitted on the fold's training rows only."""
+
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_test: pd.DataFrame
+    y_test: pd.Series
+
+
+# Preprocessed folds of this process, shared by every trial on the same split: preprocessing does
+# not depend on the candidate, so fitting it once per fold (not once per trial) gives the same data.
+_FOLDS: OrderedDict[tuple[Any, ...], FoldData] = OrderedDict()
+_FOLDS_LOCK = threading.Lock()
+_FOLDS_MAX = 32  # n_splits x the distinct row counts of an n_samples search, with room
+
+
+def fold_data(
+    setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray
+) -> FoldData:
+    """Fold ``i`` preprocessed for ``setup``'s model family, computed once per process and split."""
+    spec = REGISTRY[setup.kind]
+    key = (setup.data_fingerprint, i, len(train_idx), spec.preprocessing, setup.numeric, setup.categorical)
+    if setup.data_fingerprint:
+        with _FOLDS_LOCK:
+            if key in _FOLDS:
+                return _FOLDS[key]
+    prep = setup.pipeline({})[:-1]
+    X_train = prep.fit_transform(X.iloc[train_idx])
+    data = FoldData(X_train, y.iloc[train_idx], prep.transform(X.iloc[test_idx]), y.iloc[test_idx])
+    if setup.data_fingerprint:  # without a fingerprint the split has no name to cache it under
+        with _FOLDS_LOCK:
+            _FOLDS[key] = data
+            while len(_FOLDS) > _FOLDS_MAX:
+                _FOLDS.popitem(last=False)
+    return data
+
+
+def _fit_or_continue(candidate: Candidate, setup: TrialSetup, key: tuple[str, int], data: FoldData) -> Any:
     """The fold's model at ``candidate.n_resources`` rounds: boosted on from its live model of an
     earlier rung when there is one, else fitted from scratch (keeping the booster for the next rung).
     """
@@ -226,8 +267,10 @@ def _fit_or_continue(
     if model is not None and boosting.rounds(model) <= candidate.n_resources:
         boosting.extend(model, candidate.n_resources)
     else:
-        model = boosting.fit_keeping_booster(setup.pipeline(candidate.params, candidate.n_resources), X, y)
-    boosting.LIVE.put(key, model, boosting.size_bytes(len(X), X.shape[1]))
+        model = boosting.fit_keeping_booster(
+            setup.estimator(candidate.params, candidate.n_resources), data.X_train, data.y_train
+        )
+    boosting.LIVE.put(key, model, boosting.size_bytes(*data.X_train.shape))
     return model
 
 
