@@ -91,7 +91,11 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     ref = io.read_split_ref(root)
     split = io.load_split(ref)
     workers, threads = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)
-    setup = trial.make_setup(cfg, split, threads, fingerprint=ref.fingerprint)
+    # Trials hand their folds to one pool of `workers` threads: the unit of work is a fold, so no
+    # core idles at the end of a rung (trial.fold_pool). Fits stay at `threads` threads each.
+    setup = dataclasses.replace(
+        trial.make_setup(cfg, split, threads, fingerprint=ref.fingerprint), fold_workers=workers
+    )
     candidates = sample_candidates(cfg.search.space, cfg.search.n_candidates, cfg.base.seed)
     if len(candidates) < cfg.search.n_candidates:
         logger.warning(
@@ -112,11 +116,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     while (batch := strategy.ask()) is not None:
         # Live models (continued boosting) of candidates the search dropped are no longer needed.
         trial.release_live_models(batch, setup)
-        # A rung with fewer candidates than workers (halving's last rungs) fits folds in parallel
-        # inside each trial, so no core idles; the thread budget per fit stays the same.
-        fold_workers = min(max(1, workers // len(batch)), cfg.cv.n_splits)
-        batch_setup = dataclasses.replace(setup, fold_workers=fold_workers)
-        futures = task.map(batch, unmapped(ref), unmapped(batch_setup))
+        futures = task.map(batch, unmapped(ref), unmapped(setup))
         results, cached = _collect(list(futures), batch, n_rungs)
         strategy.tell(results)
         n_cached, n_run = n_cached + cached, n_run + len(results) - cached

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib.metadata import version
 import warnings
@@ -19,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
@@ -46,8 +46,8 @@ class TrialSetup:
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     score_best_iteration: bool = False
-    # Folds fitted at once inside this trial (threads). More than 1 only when a rung has fewer
-    # candidates than workers, so the idle workers' cores fit folds instead; never changes scores.
+    # Fold fits run on a pool of this many threads shared by all trials of the process (see
+    # fold_pool); 1 fits the folds in the trial's own thread. Never changes scores.
     fold_workers: int = 1
     # Boost a promoted candidate on from its previous rung's live model (tunepipe.boosting).
     continue_boosting: bool = False
@@ -192,10 +192,9 @@ def evaluate_candidate(
         with threadpool_limits(limits=setup.threads), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if setup.fold_workers > 1:
-                # Threads: LightGBM and most scikit-learn fitting release the GIL.
-                done = Parallel(n_jobs=setup.fold_workers, prefer="threads")(
-                    delayed(fold)(i, train_idx, test_idx) for i, (train_idx, test_idx) in enumerate(folds)
-                )
+                pool = fold_pool(setup.fold_workers)
+                jobs = [pool.submit(fold, i, train_idx, test_idx) for i, (train_idx, test_idx) in enumerate(folds)]
+                done = [job.result() for job in jobs]
             else:
                 done = [fold(i, train_idx, test_idx) for i, (train_idx, test_idx) in enumerate(folds)]
     except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
@@ -219,6 +218,24 @@ def evaluate_candidate(
         tuple(score_times),
         best_resources=points[best] if kwarg else None,
     )
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def fold_pool(size: int) -> ThreadPoolExecutor:
+    """The process's pool of ``size`` threads that fits folds for every trial.
+
+    Trials hand their folds to one shared pool instead of each fitting its own: the unit of work
+    is a fold, as in scikit-learn's search, so while any trial has folds left no core idles, also
+    at the end of a rung when fewer trials than workers remain. LightGBM and scikit-learn's tree
+    fitting release the GIL, so threads run in parallel.
+    """
+    with _POOLS_LOCK:
+        if size not in _POOLS:
+            _POOLS[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="tunepipe-fold")
+        return _POOLS[size]
 
 
 @dataclass(frozen=True)
