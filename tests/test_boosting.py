@@ -89,3 +89,16 @@ def test_store_drops_least_recent_beyond_its_budget() -> None:
     assert len(store) == 2 and store.take(("c0", 0)) is None and store.take(("c2", 0)) is not None
     store.put(("big", 0), object(), 101)  # type: ignore[arg-type]
     assert store.take(("big", 0)) is None
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_numeric_view_predicts_exactly_as_the_dataframe(cfg: Any, task: str) -> None:
+    p = prepare(make_frame(600, task), cfg.model_copy(update={"data": cfg.data.model_copy(update={"task": task})}))
+    model = _setup(p, task=p.task).pipeline(PARAMS, 20).fit(p.X_train.iloc[:300], p.y_train.iloc[:300])
+    # Rows the model has not seen, with missing values and categories the training rows may lack.
+    X = model[:-1].transform(p.X_holdout)
+    assert X.isna().any().any()
+    predict = "predict" if task == "regression" else "predict_proba"
+    for k in (1, 7, 20):
+        np.testing.assert_array_equal(getattr(model[-1], predict)(boosting.numeric_view(X), num_iteration=k),
+                                      getattr(model[-1], predict)(X, num_iteration=k))
