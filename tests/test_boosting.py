@@ -12,7 +12,14 @@ from tunepipe import boosting
 from tunepipe.boosting import LiveModels
 from tunepipe.data import folds_from_plan, prepare
 from tunepipe.search import Candidate
-from tunepipe.trial import TrialSetup, evaluate_candidate, lineage_key, release_live_models
+from tunepipe.trial import (
+    FirstRounds,
+    LightGBMFirstRounds,
+    TrialSetup,
+    evaluate_candidate,
+    lineage_key,
+    release_live_models,
+)
 
 # Bagging and feature fraction: their random draws must carry on, not restart, when boosting goes on.
 PARAMS = {"num_leaves": 9, "learning_rate": 0.1, "subsample": 0.7, "subsample_freq": 1, "colsample_bytree": 0.6}
@@ -91,6 +98,7 @@ def test_store_drops_least_recent_beyond_its_budget() -> None:
     assert store.take(("big", 0)) is None
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_numeric_view_predicts_exactly_as_the_dataframe(cfg: Any, task: str) -> None:
     p = prepare(make_frame(600, task), cfg.model_copy(update={"data": cfg.data.model_copy(update={"task": task})}))
@@ -102,3 +110,15 @@ def test_numeric_view_predicts_exactly_as_the_dataframe(cfg: Any, task: str) -> 
     for k in (1, 7, 20):
         np.testing.assert_array_equal(getattr(model[-1], predict)(boosting.numeric_view(X), num_iteration=k),
                                       getattr(model[-1], predict)(X, num_iteration=k))
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_lightgbm_first_rounds_on_numbers_scores_as_the_wrapper_on_the_dataframe(cfg: Any, task: str) -> None:
+    p = prepare(make_frame(600, task), cfg.model_copy(update={"data": cfg.data.model_copy(update={"task": task})}))
+    model = _setup(p, task=p.task).pipeline(PARAMS, 20).fit(p.X_train, p.y_train)
+    X = model[:-1].transform(p.X_holdout)
+    for k in (1, 7, 20):
+        fast, wrapper = LightGBMFirstRounds(model[-1], k), FirstRounds(model[-1], k, "num_iteration")
+        np.testing.assert_array_equal(fast.predict(boosting.numeric_view(X)), wrapper.predict(X))
+        if task != "regression":
+            np.testing.assert_array_equal(fast.predict_proba(boosting.numeric_view(X)), wrapper.predict_proba(X))

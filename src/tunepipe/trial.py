@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from lightgbm import LGBMModel
+from lightgbm import LGBMClassifier, LGBMModel
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
@@ -145,6 +145,28 @@ class FirstRounds:
         return self._model.predict_proba(X, **self._kw)
 
 
+class LightGBMFirstRounds(FirstRounds):
+    """:class:`FirstRounds` for LightGBM on rows already converted (``boosting.numeric_view``).
+
+    Asks the booster directly, as the scikit-learn wrapper does (a binary model's probability
+    becomes two columns, classes are the argmax), without the wrapper's per-call checks, which
+    would warn from the fold pool's threads that the rows have no column names.
+    """
+
+    def __init__(self, model: Any, k: int) -> None:
+        super().__init__(model, k, "num_iteration")
+        self._k = k
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        p = self._model.booster_.predict(X, num_iteration=self._k)
+        return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
+
+    def predict(self, X: Any) -> np.ndarray:
+        if isinstance(self._model, LGBMClassifier):
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return self._model.booster_.predict(X, num_iteration=self._k)
+
+
 def evaluate_candidate(
     candidate: Candidate,
     X: pd.DataFrame,
@@ -183,8 +205,13 @@ def evaluate_candidate(
         t1 = time.perf_counter()
         if kwarg:
             # Each checkpoint costs only its k rounds of prediction, on rows converted once.
-            X_eval = data.X_test_numeric if isinstance(model, LGBMModel) else data.X_test
-            curve = [float(scorer(FirstRounds(model, k, kwarg), X_eval, data.y_test)) for k in points]
+            if isinstance(model, LGBMModel):
+                views = [LightGBMFirstRounds(model, k) for k in points]
+                X_eval = data.X_test_numeric
+            else:
+                views = [FirstRounds(model, k, kwarg) for k in points]
+                X_eval = data.X_test
+            curve = [float(scorer(view, X_eval, data.y_test)) for view in views]
         else:
             curve = [float(scorer(model, data.X_test, data.y_test))]
         return curve, t1 - t0, time.perf_counter() - t1
