@@ -13,7 +13,7 @@ from typing import Any
 
 from prefect import flow, task, unmapped
 from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import NO_CACHE, CachePolicy
 from prefect.futures import PrefectFuture, as_completed
 from prefect.logging import get_run_logger
 from prefect.states import Failed, State
@@ -50,7 +50,9 @@ def trial_task(cfg: Config, root: str) -> Any:
         return run_trial
     # A Path is a local folder to Prefect (no storage block to register on the server).
     storage = (Path(root) / cfg.execution.cache_dir).resolve()
-    return run_trial.with_options(cache_key_fn=_cached_key, persist_result=True, result_storage=storage)
+    # As a cache policy (not cache_key_fn), so it replaces the task's NO_CACHE without a warning.
+    policy = CachePolicy.from_cache_key_fn(_cached_key)
+    return run_trial.with_options(cache_policy=policy, persist_result=True, result_storage=storage)
 
 
 def _collect(
