@@ -13,6 +13,7 @@ from prefect import Flow, flow
 from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows import runners
 from flows.evaluate import evaluate
 from flows.split import split
 from flows.train import train
@@ -27,9 +28,12 @@ STAGES: dict[str, Flow[..., Any]] = {"split": split, "tune": tune, "train": trai
 def sized(stage: Flow[..., Any], cfg: Config) -> Flow[..., Any]:
     """``stage`` with a task runner sized by ``cfg.execution`` (the thread budget).
 
-    Prefect's default thread pool is unbounded: every trial of a rung would start at once and
-    fight for the cores.
+    Only the search fans out, so only the tune stage runs on ``execution.runner``; the others
+    run their few tasks on threads (a Dask cluster per stage would cost more than it saves).
     """
+    if stage is tune:
+        return stage.with_options(task_runner=runners.task_runner(cfg.execution))
+    # Prefect's default thread pool is unbounded: bound it by the thread budget.
     workers, _ = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)
     return stage.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
 

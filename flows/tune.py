@@ -18,6 +18,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.logging import get_run_logger
 from prefect.states import Failed, State
 
+from flows import runners
 from tunepipe import io, report, trial
 from tunepipe.config import Config
 from tunepipe.errors import SearchError
@@ -40,28 +41,61 @@ def _cached_key(context: Any, parameters: dict[str, Any]) -> str:
     return trial.trial_key(parameters["candidate"], parameters["ref"].fingerprint, parameters["setup"])
 
 
-def trial_task(cfg: Config, root: str) -> Any:
-    """The trial task, with the trial cache under ``execution.cache_dir`` when ``execution.cache``.
+def _is_transient(task: Any, task_run: Any, state: State) -> bool:
+    """Retry a failed trial task unless it ran out of time (a timeout would only repeat).
 
-    Prefect's own cache: the key names a result file in the storage; a finished trial's result is
-    written when it completes, so a killed run loses only the trials that were running.
+    A model error never reaches here: the core records it as a failed trial.
     """
-    if not cfg.execution.cache:
-        return run_trial
+    try:
+        state.result()
+    except TimeoutError:
+        return False
+    except Exception:  # noqa: BLE001 - anything else (a lost worker, an I/O error) may pass
+        return True
+    return True
+
+
+def trial_task(cfg: Config, root: str) -> Any:
+    """The trial task with ``execution``'s timeout and retries, and the trial cache when ``execution.cache``.
+
+    The cache is Prefect's own: the key names a result file under ``execution.cache_dir``; a
+    finished trial's result is written when it completes, so a killed run loses only the trials
+    that were running.
+    """
+    ex = cfg.execution
+    task = run_trial.with_options(
+        timeout_seconds=ex.trial_timeout, retries=ex.trial_retries,
+        retry_delay_seconds=ex.trial_retry_delay, retry_condition_fn=_is_transient,
+    )
+    if not ex.cache:
+        return task
     # A Path is a local folder to Prefect (no storage block to register on the server).
-    storage = (Path(root) / cfg.execution.cache_dir).resolve()
+    storage = (Path(root) / ex.cache_dir).resolve()
     # As a cache policy (not cache_key_fn), so it replaces the task's NO_CACHE without a warning.
     policy = CachePolicy.from_cache_key_fn(_cached_key)
-    return run_trial.with_options(cache_policy=policy, persist_result=True, result_storage=storage)
+    return task.with_options(cache_policy=policy, persist_result=True, result_storage=storage)
+
+
+def _outcome(future: PrefectFuture[TrialResult], candidate: Candidate, n_folds: int) -> TrialResult:
+    """The future's trial result, or a failed trial when the task itself failed (a timeout, or
+    retries used up): the search goes on without it, as with a model error."""
+    try:
+        value = future.result(raise_on_failure=False)
+    except Exception as exc:  # noqa: BLE001 - a crashed worker's future raises even without raise_on_failure
+        value = exc
+    if isinstance(value, TrialResult):
+        # A cached result may come from another candidate id or rung with the same params and resource.
+        return dataclasses.replace(value, candidate=candidate)
+    text = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else f"{future.state.name}: {future.state.message}"
+    return TrialResult(candidate, (math.nan,) * n_folds, status="failed", error=text.strip().splitlines()[0][:500])
 
 
 def _collect(
-    futures: list[PrefectFuture[TrialResult]], batch: list[Candidate], n_rungs: int
+    futures: list[PrefectFuture[TrialResult]], batch: list[Candidate], n_rungs: int, n_folds: int
 ) -> tuple[list[TrialResult], int]:
     """Wait for a rung's trials, logging progress (done / total, best so far) as they finish.
 
-    Returns the results, each carrying its own candidate (a cached result may come from another
-    candidate id or rung with the same params and resource), and how many came from the cache.
+    Returns the results, each carrying its own candidate, and how many came from the cache.
     """
     logger = get_run_logger()
     rung, n_resources = batch[0].rung, batch[0].n_resources
@@ -71,7 +105,7 @@ def _collect(
     n_cached = 0
     step = max(1, len(futures) // 10)
     for done, future in enumerate(as_completed(futures), start=1):
-        result = dataclasses.replace(future.result(), candidate=candidate_of[future])
+        result = _outcome(future, candidate_of[future], n_folds)
         n_cached += int(future.state.name == "Cached")
         results.append(result)
         if not math.isnan(result.mean_score) and (best is None or result.mean_score > best.mean_score):
@@ -93,10 +127,12 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     ref = io.read_split_ref(root)
     split = io.load_split(ref)
     workers, threads = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)
-    # Trials hand their folds to one pool of `workers` threads: the unit of work is a fold, so no
-    # core idles at the end of a rung (trial.fold_pool). Fits stay at `threads` threads each.
+    # With threads, trials hand their folds to one pool of `workers` threads: the unit of work is a
+    # fold, so no core idles at the end of a rung (trial.fold_pool). Fits stay at `threads` threads
+    # each. A worker process (processes, Dask) runs one trial at a time, its folds in turn.
+    fold_workers = workers if cfg.execution.runner == "threads" else 1
     setup = dataclasses.replace(
-        trial.make_setup(cfg, split, threads, fingerprint=ref.fingerprint), fold_workers=workers
+        trial.make_setup(cfg, split, threads, fingerprint=ref.fingerprint), fold_workers=fold_workers
     )
     candidates = sample_candidates(cfg.search.space, cfg.search.n_candidates, cfg.base.seed)
     if len(candidates) < cfg.search.n_candidates:
@@ -109,9 +145,11 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     )
     n_rungs = strategy.n_planned_rungs
     logger.info(
-        "%s on %d training rows (%s, %d folds), %d candidates, %d rungs, %d workers x %d threads",
+        "%s on %d training rows (%s, %d folds), %d candidates, %d rungs, %d workers x %d threads (%s)",
         cfg.search.strategy, len(split.train), split.task, cfg.cv.n_splits, len(candidates), n_rungs, workers, threads,
+        cfg.execution.runner,
     )
+    runners.ship_split(ref)
 
     task = trial_task(cfg, root)
     n_cached = n_run = 0
@@ -119,7 +157,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         # Live models (continued boosting) of candidates the search dropped are no longer needed.
         trial.release_live_models(batch, setup)
         futures = task.map(batch, unmapped(ref), unmapped(setup))
-        results, cached = _collect(list(futures), batch, n_rungs)
+        results, cached = _collect(list(futures), batch, n_rungs, cfg.cv.n_splits)
         strategy.tell(results)
         n_cached, n_run = n_cached + cached, n_run + len(results) - cached
     trial.release_live_models([], setup)

@@ -96,6 +96,11 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
         ("data.test_size", 1.2, r"data.test_size is 1.2, but must be a fraction strictly between 0 and 1"),
         ("base.seed", -1, r"base.seed is -1, but must be between 0 and 2\*\*32 - 1"),
         ("execution.workers", 0, r"execution.workers is 0, but must be >= 1 or 'auto'"),
+        ("execution.runner", "slurm", r"execution.runner is 'slurm', but input should be 'threads', 'processes' or 'dask'"),
+        ("execution.trial_timeout", -5.0, r"execution.trial_timeout is -5.0, but must be > 0 seconds, or null for no limit"),
+        ("execution.trial_retries", -1, r"execution.trial_retries is -1, but must be >= 0; 0 turns retries off"),
+        ("execution.trial_retry_delay", -1.0, r"execution.trial_retry_delay is -1.0, but must be >= 0 seconds"),
+        ("execution.dask_address", "10.0.0.5:8786", r"execution.dask_address is '10.0.0.5:8786', but must be a scheduler address such as tcp://"),
         # registry rules
         ("model.kind", "lightgmb", r"model.kind is 'lightgmb', but must be one of: lightgbm, .*; did you mean 'lightgbm'\?"),
         ("search.space.num_leaf", {"low": 4, "high": 8, "type": "int"}, r"search.space.num_leaf is not a parameter of LGBMClassifier; did you mean 'num_leaves'\?"),
@@ -107,6 +112,13 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
 def test_bad_value_message(raw: dict[str, Any], key: str, value: Any, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         parse_config(_set(raw, key, value))
+
+
+def test_dask_address_needs_the_dask_runner(raw: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match=r"execution.dask_address is 'tcp://10.0.0.5:8786', but execution.runner is 'threads'; set execution.runner: dask"):
+        parse_config(raw, ["execution.dask_address=tcp://10.0.0.5:8786"])
+    cfg = parse_config(raw, ["execution.dask_address=tcp://10.0.0.5:8786", "execution.runner=dask", "execution.trial_timeout=600"])
+    assert (cfg.execution.runner, cfg.execution.trial_timeout) == ("dask", 600)
 
 
 def test_missing_required_key(raw: dict[str, Any]) -> None:

@@ -211,6 +211,16 @@ class ExecutionConfig(_Section):
     # With resource n_estimators on LightGBM, a promoted candidate boosts on from its previous
     # rung's model (per fold, in the same process) instead of refitting: same scores, less work.
     continue_boosting: bool = True
+    # Where trial tasks run: threads of the flow's process (default), a pool of `workers` processes,
+    # or Dask: a local cluster of `workers` worker processes, or the cluster at dask_address.
+    runner: Literal["threads", "processes", "dask"] = "threads"
+    dask_address: str | None = None
+    # A trial task that runs longer than this is stopped and recorded as a failed trial (null: no limit).
+    trial_timeout: float | None = None
+    # Retries of a trial task that fails for a transient reason (a lost worker, an I/O error). A
+    # model error is deterministic: it is recorded as a failed trial and never retried.
+    trial_retries: int = 1
+    trial_retry_delay: float = 5.0
 
     @field_validator("workers", "threads_per_trial")
     @classmethod
@@ -218,6 +228,43 @@ class ExecutionConfig(_Section):
         if isinstance(v, int) and v < 1:
             raise ValueError(f"{KEY} is {v}, but must be >= 1 or 'auto'")
         return v
+
+    @field_validator("trial_timeout")
+    @classmethod
+    def _positive_timeout(cls, v: float | None) -> float | None:
+        if v is not None and v <= 0:
+            raise ValueError(f"{KEY} is {v}, but must be > 0 seconds, or null for no limit")
+        return v
+
+    @field_validator("trial_retries")
+    @classmethod
+    def _retries(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError(f"{KEY} is {v}, but must be >= 0; 0 turns retries off")
+        return v
+
+    @field_validator("trial_retry_delay")
+    @classmethod
+    def _delay(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError(f"{KEY} is {v}, but must be >= 0 seconds")
+        return v
+
+    @field_validator("dask_address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and "://" not in v:
+            raise ValueError(f"{KEY} is '{v}', but must be a scheduler address such as tcp://10.0.0.5:8786")
+        return v
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> ExecutionConfig:
+        if self.dask_address is not None and self.runner != "dask":
+            raise ValueError(
+                f"execution.dask_address is '{self.dask_address}', but execution.runner is '{self.runner}'; "
+                "set execution.runner: dask to use the cluster, or remove dask_address"
+            )
+        return self
 
 
 class EvaluateConfig(_Section):

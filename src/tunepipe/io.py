@@ -11,6 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -96,14 +97,34 @@ def read_split_ref(root: str | Path) -> SplitRef:
     return SplitRef(str(out.resolve()), meta["fingerprint"])
 
 
+# The files of a split, as write_split writes them.
+SPLIT_FILES = ("train.parquet", "holdout.parquet", "folds.npy", "meta.json")
+# Splits received as bytes (a cluster worker that cannot read the flow's disk): ref -> file -> bytes.
+_RECEIVED: dict[SplitRef, dict[str, bytes]] = {}
+
+
+def split_files(ref: SplitRef) -> dict[str, bytes]:
+    """The split's files as bytes, to ship to processes that do not share this file system."""
+    return {name: (Path(ref.path) / name).read_bytes() for name in SPLIT_FILES}
+
+
+def receive_split(ref: SplitRef, files: dict[str, bytes]) -> None:
+    """Make ``load_split(ref)`` in this process read ``files`` instead of ``ref.path``."""
+    _RECEIVED[ref] = files
+
+
 @lru_cache(maxsize=4)
 def load_split(ref: SplitRef) -> Prepared:
-    """Load a written split once per process (the fingerprint keys the cache)."""
-    d = Path(ref.path)
-    meta = json.loads((d / "meta.json").read_text())
-    train = pd.read_parquet(d / "train.parquet")
-    holdout = pd.read_parquet(d / "holdout.parquet")
-    fold = np.load(d / "folds.npy")
+    """Load a written (or received) split once per process (the fingerprint keys the cache)."""
+    received = _RECEIVED.get(ref)
+
+    def source(name: str) -> Any:
+        return BytesIO(received[name]) if received else Path(ref.path) / name
+
+    meta = json.loads(received["meta.json"] if received else (Path(ref.path) / "meta.json").read_bytes())
+    train = pd.read_parquet(source("train.parquet"))
+    holdout = pd.read_parquet(source("holdout.parquet"))
+    fold = np.load(source("folds.npy"))
     return Prepared(train, holdout, fold, meta["task"], meta["target"], meta["numeric"], meta["categorical"])
 
 

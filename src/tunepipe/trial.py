@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import cached_property, lru_cache
 from importlib.metadata import version
 import warnings
@@ -223,7 +223,7 @@ def evaluate_candidate(
             if setup.fold_workers > 1:
                 pool = fold_pool(setup.fold_workers)
                 jobs = [pool.submit(fold, i, train_idx, test_idx) for i, (train_idx, test_idx) in enumerate(folds)]
-                done = [job.result() for job in jobs]
+                done = _gather(jobs)
             else:
                 done = [fold(i, train_idx, test_idx) for i, (train_idx, test_idx) in enumerate(folds)]
     except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
@@ -247,6 +247,23 @@ def evaluate_candidate(
         tuple(score_times),
         best_resources=points[best] if kwarg else None,
     )
+
+
+def _gather(jobs: list[Future[Any]]) -> list[Any]:
+    """The jobs' results in order.
+
+    Waits in short slices, not in one blocking call, so that a task timeout (raised in this
+    thread between bytecodes) interrupts the wait; the trial's folds not yet started are then
+    cancelled, and the ones running finish but are not used.
+    """
+    try:
+        while wait(jobs, timeout=0.25).not_done:
+            pass
+        return [job.result() for job in jobs]
+    except BaseException:
+        for job in jobs:
+            job.cancel()
+        raise
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
