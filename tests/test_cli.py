@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,34 @@ def test_real_process_exit_status_and_no_traceback(project: Path) -> None:
         "tunepipe: error: search.factor is 1, but must be >= 2; each rung keeps 1/factor of the candidates (3 is usual)"
     )
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "api_url", "match"),
+    [
+        (["-S", "search.factor=1"], None, r"search.factor is 1, but must be >= 2"),
+        (["--cron", "0 3 * *"], None, r"--cron is '0 3 \* \*', but must be a cron expression of five fields .* e.g. '0 3 \* \* \*'"),
+        (["--interval", "0"], None, r"--interval is 0, but must be > 0 seconds, e.g. --interval 86400"),
+        ([], None, r"PREFECT_API_URL is not set, but tunepipe serve needs a running Prefect server .* start one with `tunepipe server`"),
+        ([], "http://127.0.0.1:9/api", r"PREFECT_API_URL is 'http://127.0.0.1:9/api', but no Prefect server answers there \(ConnectError\)"),
+    ],
+)
+def test_serve_checks_params_schedule_and_server_first(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    args: list[str], api_url: str | None, match: str,
+) -> None:
+    if api_url:
+        monkeypatch.setenv("PREFECT_API_URL", api_url)
+    else:
+        monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert main(["serve", "--params", str(project / "params.yaml"), "--root", str(project), *args]) == 2
+    err = capsys.readouterr().err
+    assert re.search(match, err) and "Traceback" not in err, err
+
+
+def test_cron_and_interval_exclude_each_other() -> None:
+    from tunepipe.errors import ConfigError
+    from tunepipe.experiments import check_schedule
+
+    with pytest.raises(ConfigError, match=r"--cron is '0 3 \* \* \*' and --interval is 60, but a deployment takes one schedule"):
+        check_schedule("0 3 * * *", 60)

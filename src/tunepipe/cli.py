@@ -1,7 +1,9 @@
-"""``tunepipe`` command line: ``tunepipe run | split | tune | train | evaluate [-S key=value ...]``.
+"""``tunepipe`` command line.
 
-``run`` runs the whole pipeline in one process; the stage commands run one stage each and are
-what ``dvc.yaml`` calls.
+``tunepipe run | split | tune | train | evaluate [-S key=value ...]``: ``run`` runs the whole
+pipeline in one process; the stage commands run one stage each and are what ``dvc.yaml`` calls.
+``tunepipe server`` starts a local Prefect server; ``tunepipe serve --cron ...`` serves a
+deployment whose runs are DVC experiments (``flows/schedule.py``).
 
 Bad input is reported as one message (key, value, rule, fix) on stderr with exit status 2, before
 Prefect starts and before any output is written.
@@ -16,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tunepipe.errors import TunepipeError
+from tunepipe.errors import ConfigError, TunepipeError
+from tunepipe.experiments import TAGS_VARIABLE
 
 if TYPE_CHECKING:
     from tunepipe.config import Config
@@ -31,10 +34,17 @@ STAGE_HELP = {
 }
 
 
+SERVE_HELP = (
+    "serve a deployment of the pipeline on a schedule; each run is `dvc exp run` in the project "
+    "(needs PREFECT_API_URL: see `tunepipe server`)"
+)
+SERVER_HELP = "start a Prefect server on this machine (SQLite under PREFECT_HOME, default .prefect/)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunepipe", description="Hyperparameter tuning pipeline for tabular ML.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, text in STAGE_HELP.items():
+    for name, text in [*STAGE_HELP.items(), ("serve", SERVE_HELP)]:
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
         cmd.add_argument(
@@ -42,7 +52,57 @@ def _parser() -> argparse.ArgumentParser:
             help="override a param, as dvc's -S, e.g. -S search.n_candidates=27 (repeatable)",
         )
         cmd.add_argument("--root", default=".", help="project folder: data paths and outputs are relative to it")
+    serve = sub.choices["serve"]
+    when = serve.add_mutually_exclusive_group()
+    when.add_argument("--cron", help="cron schedule, e.g. '0 3 * * *' (03:00 daily, in UTC)")
+    when.add_argument("--interval", type=float, help="seconds between runs, e.g. 86400")
+    serve.add_argument("--name", default="tunepipe", help="deployment name (default: tunepipe)")
+    serve.add_argument(
+        "--overlap", choices=["skip", "queue"], default="skip",
+        help="a run due while another runs: skip it (cancelled, default) or queue it until the other ends",
+    )
+    server = sub.add_parser("server", help=SERVER_HELP, description=SERVER_HELP)
+    server.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    server.add_argument("--port", type=int, default=4200, help="port (default: 4200)")
     return parser
+
+
+def _server(host: str, port: int) -> int:
+    """Replace this process with ``prefect server start`` (project-local PREFECT_HOME by default)."""
+    os.environ.setdefault("PREFECT_HOME", str(Path(".prefect").resolve()))
+    prefect = Path(sys.executable).with_name("prefect")
+    print(
+        f"Prefect server on http://{host}:{port} (data in {os.environ['PREFECT_HOME']}). In other shells:\n"
+        f"  export PREFECT_API_URL=http://{host}:{port}/api",
+        flush=True,
+    )
+    os.execv(prefect, [str(prefect), "server", "start", "--host", host, "--port", str(port)])
+    return 0  # not reached
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Check everything, then serve the deployment until interrupted."""
+    from flows.schedule import check_schedule, serve  # noqa: PLC0415 - Prefect is imported only when needed
+
+    check_schedule(args.cron, args.interval)
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ConfigError(
+            "PREFECT_API_URL is not set, but tunepipe serve needs a running Prefect server to hold the "
+            "schedule; start one with `tunepipe server` and `export PREFECT_API_URL=http://127.0.0.1:4200/api`"
+        )
+    import httpx  # noqa: PLC0415 - a dependency of Prefect's
+
+    url = os.environ["PREFECT_API_URL"].rstrip("/")
+    try:
+        httpx.get(f"{url}/health", timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ConfigError(
+            f"PREFECT_API_URL is '{url}', but no Prefect server answers there ({type(exc).__name__}); "
+            "start one with `tunepipe server`, or fix the address"
+        ) from None
+
+    serve(str(Path(args.root).resolve()), args.overrides, args.name, args.cron, args.interval, args.overlap)
+    return 0
 
 
 def load_and_check(params: str, overrides: list[str], root: str, command: str = "run") -> Config:
@@ -74,20 +134,30 @@ def load_and_check(params: str, overrides: list[str], root: str, command: str = 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = _parser().parse_args(argv)
+    # No network here and no reason to phone home; set before Prefect is imported.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if args.command == "server":
+        return _server(args.host, args.port)
     try:
-        cfg = load_and_check(args.params, args.overrides, args.root, args.command)
+        # serve: the pipeline's checks on the params as the deployment will run them.
+        cfg = load_and_check(args.params, args.overrides, args.root, "run" if args.command == "serve" else args.command)
+        if args.command == "serve":
+            return _serve(args)
     except TunepipeError as exc:
         print(f"tunepipe: error: {exc}", file=sys.stderr)
         return 2
-    # No network here and no reason to phone home; set before Prefect is imported.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.pipeline import run  # noqa: PLC0415 - Prefect is imported only when a flow runs
 
     # One line per task run state change drowns the progress lines on a search with hundreds of trials.
     logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
+    from prefect import tags  # noqa: PLC0415
+
+    # A scheduled run (flows/schedule.py) tags its stages' flow runs with its experiment.
+    run_tags = [t for t in os.environ.get(TAGS_VARIABLE, "").split(",") if t]
     try:
         stage = None if args.command == "run" else args.command
-        out = run(cfg, root=str(Path(args.root).resolve()), stage=stage)
+        with tags(*run_tags):
+            out = run(cfg, root=str(Path(args.root).resolve()), stage=stage)
     except TunepipeError as exc:
         print(f"tunepipe: error: {exc}", file=sys.stderr)
         return 1
