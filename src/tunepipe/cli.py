@@ -136,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # No network here and no reason to phone home; set before Prefect is imported.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect gives its temporary server 20 s to start; the first start in a new PREFECT_HOME
+    # creates its database and takes longer than that on a busy 2-core machine (seen: a timeout).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if args.command == "server":
         return _server(args.host, args.port)
     try:
