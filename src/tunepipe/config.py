@@ -11,7 +11,7 @@ import math
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 from sklearn.metrics import get_scorer_names
 
 from tunepipe.errors import ConfigError, did_you_mean
@@ -236,18 +236,12 @@ class ExecutionConfig(_Section):
             raise ValueError(f"{KEY} is {v}, but must be > 0 seconds, or null for no limit")
         return v
 
-    @field_validator("trial_retries")
+    @field_validator("trial_retries", "trial_retry_delay")
     @classmethod
-    def _retries(cls, v: int) -> int:
+    def _non_negative(cls, v: float, info: ValidationInfo) -> float:
         if v < 0:
-            raise ValueError(f"{KEY} is {v}, but must be >= 0; 0 turns retries off")
-        return v
-
-    @field_validator("trial_retry_delay")
-    @classmethod
-    def _delay(cls, v: float) -> float:
-        if v < 0:
-            raise ValueError(f"{KEY} is {v}, but must be >= 0 seconds")
+            rule = "; 0 turns retries off" if info.field_name == "trial_retries" else " seconds"
+            raise ValueError(f"{KEY} is {v}, but must be >= 0{rule}")
         return v
 
     @field_validator("dask_address")
