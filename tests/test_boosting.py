@@ -118,7 +118,21 @@ def test_lightgbm_first_rounds_on_numbers_scores_as_the_wrapper_on_the_dataframe
     model = _setup(p, task=p.task).pipeline(PARAMS, 20).fit(p.X_train, p.y_train)
     X = model[:-1].transform(p.X_holdout)
     for k in (1, 7, 20):
-        fast, wrapper = LightGBMFirstRounds(model[-1], k), FirstRounds(model[-1], k, "num_iteration")
+        fast, wrapper = LightGBMFirstRounds(model[-1], k, 1), FirstRounds(model[-1], k, "num_iteration")
         np.testing.assert_array_equal(fast.predict(boosting.numeric_view(X)), wrapper.predict(X))
         if task != "regression":
             np.testing.assert_array_equal(fast.predict_proba(boosting.numeric_view(X)), wrapper.predict_proba(X))
+
+
+def test_lightgbm_first_rounds_always_names_the_thread_count(cfg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # LightGBM keeps its default thread count in one process-wide variable that every predict
+    # without num_threads resets: racing with fits in other threads, that crashed a search.
+    p = prepare(make_frame(300, "binary"), cfg)
+    model = _setup(p, task=p.task).pipeline(PARAMS, 5).fit(p.X_train, p.y_train)[-1]
+    seen: list[dict[str, Any]] = []
+    predict = model.booster_.predict
+    monkeypatch.setattr(model.booster_, "predict", lambda X, **kw: seen.append(kw) or predict(X, **kw))
+    view = LightGBMFirstRounds(model, 3, threads=2)
+    view.predict(np.zeros((2, model.n_features_in_)))
+    view.predict_proba(np.zeros((2, model.n_features_in_)))
+    assert seen == [{"num_iteration": 3, "num_threads": 2}] * 2

@@ -153,18 +153,23 @@ class LightGBMFirstRounds(FirstRounds):
     would warn from the fold pool's threads that the rows have no column names.
     """
 
-    def __init__(self, model: Any, k: int) -> None:
+    def __init__(self, model: Any, k: int, threads: int) -> None:
         super().__init__(model, k, "num_iteration")
         self._k = k
+        # Always the trial's thread count, as the wrapper passes n_jobs: LightGBM keeps its
+        # default thread count in a process-wide variable that every fit and predict sets, and a
+        # predict without num_threads (OpenMP's default) racing with fits at 1 thread in other
+        # fold threads crashed the process once (a segfault, bundled data, 2 workers).
+        self._threads = threads
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        p = self._model.booster_.predict(X, num_iteration=self._k)
+        p = self._model.booster_.predict(X, num_iteration=self._k, num_threads=self._threads)
         return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
 
     def predict(self, X: Any) -> np.ndarray:
         if isinstance(self._model, LGBMClassifier):
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        return self._model.booster_.predict(X, num_iteration=self._k)
+        return self._model.booster_.predict(X, num_iteration=self._k, num_threads=self._threads)
 
 
 def evaluate_candidate(
@@ -206,7 +211,7 @@ def evaluate_candidate(
         if kwarg:
             # Each checkpoint costs only its k rounds of prediction, on rows converted once.
             if isinstance(model, LGBMModel):
-                views = [LightGBMFirstRounds(model, k) for k in points]
+                views = [LightGBMFirstRounds(model, k, setup.threads) for k in points]
                 X_eval = data.X_test_numeric
             else:
                 views = [FirstRounds(model, k, kwarg) for k in points]
