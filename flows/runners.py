@@ -40,13 +40,10 @@ def task_runner(execution: ExecutionConfig) -> TaskRunner[Any]:
 def ship_split(ref: io.SplitRef) -> None:
     """Send the split's files to every worker of the flow's Dask cluster, once per worker.
 
-    A worker plugin, so workers that join later (an adaptive cluster) receive it too. No-op with
-    threads or processes, which read the split from the flow's disk.
+    A worker plugin, so workers that join later (an adaptive cluster) receive it too. Call it
+    only with ``runner: dask``: threads and processes read the split from the flow's disk.
     """
-    context = FlowRunContext.get()
-    runner = context.task_runner if context else None
-    if type(runner).__name__ != "DaskTaskRunner":
-        return
     from flows._dask import ReceiveSplit  # noqa: PLC0415 - distributed loads only when asked for
 
+    runner = FlowRunContext.get().task_runner
     runner.client.register_plugin(ReceiveSplit(ref, io.split_files(ref)), name=f"tunepipe-split-{ref.fingerprint}")

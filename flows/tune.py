@@ -149,7 +149,8 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         cfg.search.strategy, len(split.train), split.task, cfg.cv.n_splits, len(candidates), n_rungs, workers, threads,
         cfg.execution.runner,
     )
-    runners.ship_split(ref)
+    if cfg.execution.runner == "dask":
+        runners.ship_split(ref)
 
     task = trial_task(cfg, root)
     n_cached = n_run = 0

@@ -21,6 +21,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    """Poll ``url``/health until the server answers; fail with its log if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"prefect server did not answer on {url} within {timeout} s")
+        time.sleep(0.5)
+
+
 @contextmanager
 def prefect_server(home: Path, timeout: float = 120) -> Iterator[str]:
     """Start ``prefect server start`` (SQLite under ``home``); yield its API URL; stop it on exit."""
@@ -40,18 +56,7 @@ def prefect_server(home: Path, timeout: float = 120) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"prefect server exited with {proc.returncode}: {(home / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server did not answer on {url} within {timeout} s")
-            time.sleep(0.5)
+        wait_until_healthy(url, proc, home / "server.log", timeout)
         yield url
     finally:
         proc.terminate()

@@ -6,12 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.prefect_server import free_port
+from tests.prefect_server import free_port, wait_until_healthy
 
 
 def test_server_listens_on_loopback_with_a_project_local_home(tmp_path: Path) -> None:
@@ -25,16 +22,7 @@ def test_server_listens_on_loopback_with_a_project_local_home(tmp_path: Path) ->
         proc = subprocess.Popen([str(tunepipe), "server", "--port", str(port)], cwd=tmp_path, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()[-2000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.5)
+        wait_until_healthy(f"http://127.0.0.1:{port}/api", proc, log)
         assert f"export PREFECT_API_URL=http://127.0.0.1:{port}/api" in log.read_text()
         assert (tmp_path / ".prefect" / "prefect.db").is_file()
     finally:

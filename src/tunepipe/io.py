@@ -116,15 +116,11 @@ def receive_split(ref: SplitRef, files: dict[str, bytes]) -> None:
 @lru_cache(maxsize=4)
 def load_split(ref: SplitRef) -> Prepared:
     """Load a written (or received) split once per process (the fingerprint keys the cache)."""
-    received = _RECEIVED.get(ref)
-
-    def source(name: str) -> Any:
-        return BytesIO(received[name]) if received else Path(ref.path) / name
-
-    meta = json.loads(received["meta.json"] if received else (Path(ref.path) / "meta.json").read_bytes())
-    train = pd.read_parquet(source("train.parquet"))
-    holdout = pd.read_parquet(source("holdout.parquet"))
-    fold = np.load(source("folds.npy"))
+    files = _RECEIVED.get(ref) or split_files(ref)
+    meta = json.loads(files["meta.json"])
+    train = pd.read_parquet(BytesIO(files["train.parquet"]))
+    holdout = pd.read_parquet(BytesIO(files["holdout.parquet"]))
+    fold = np.load(BytesIO(files["folds.npy"]))
     return Prepared(train, holdout, fold, meta["task"], meta["target"], meta["numeric"], meta["categorical"])
 
 

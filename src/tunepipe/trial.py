@@ -24,7 +24,7 @@ from lightgbm import LGBMClassifier, LGBMModel
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from tunepipe import boosting, models
 from tunepipe.config import Config, Task
@@ -199,6 +199,13 @@ def evaluate_candidate(
 
     def fold(i: int, train_idx: np.ndarray, test_idx: np.ndarray) -> tuple[list[float], float, float]:
         """One fold: (score at each checkpoint, fit seconds, score seconds)."""
+        # Caps every native thread pool (OpenMP, BLAS) the model uses to this trial's budget, in
+        # the thread that fits: OpenMP's limit is per thread, so a limit set in the trial's thread
+        # would not reach the fold pool's.
+        with _native_pools().limit(limits=setup.threads):
+            return _fold(i, train_idx, test_idx)
+
+    def _fold(i: int, train_idx: np.ndarray, test_idx: np.ndarray) -> tuple[list[float], float, float]:
         if fraction < 1.0:
             train_idx = subsample(train_idx, y, fraction, setup.task, setup.seed)
         data = fold_data(setup, i, X, y, train_idx, test_idx)
@@ -222,8 +229,7 @@ def evaluate_candidate(
         return curve, t1 - t0, time.perf_counter() - t1
 
     try:
-        # Caps every native thread pool (OpenMP, BLAS) the model uses to this trial's budget.
-        with threadpool_limits(limits=setup.threads), warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if setup.fold_workers > 1:
                 pool = fold_pool(setup.fold_workers)
@@ -252,6 +258,13 @@ def evaluate_candidate(
         tuple(score_times),
         best_resources=points[best] if kwarg else None,
     )
+
+
+@lru_cache(maxsize=1)
+def _native_pools() -> ThreadpoolController:
+    """The process's native thread pools (OpenMP, BLAS), found once: a fresh
+    ``threadpool_limits`` looks them up again at every call (4 ms, per fold)."""
+    return ThreadpoolController()
 
 
 def _gather(jobs: list[Future[Any]]) -> list[Any]:
@@ -360,7 +373,7 @@ def release_live_models(keep: list[Candidate], setup: TrialSetup) -> None:
 def refit(setup: TrialSetup, params: dict[str, Any], X: pd.DataFrame, y: pd.Series, n_resources: int | None) -> Pipeline:
     """Fit ``params`` on all training rows at the maximum resource."""
     model = setup.pipeline(params, n_resources)
-    with threadpool_limits(limits=setup.threads), warnings.catch_warnings():
+    with _native_pools().limit(limits=setup.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return model.fit(X, y)
 
