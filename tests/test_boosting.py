@@ -11,18 +11,16 @@ from tests.conftest import make_frame
 from tunepipe import boosting
 from tunepipe.boosting import LiveModels
 from tunepipe.data import folds_from_plan, prepare
-from tunepipe.search import Candidate
-from tunepipe.trial import (
-    FirstRounds,
-    LightGBMFirstRounds,
-    TrialSetup,
-    evaluate_candidate,
-    lineage_key,
-    release_live_models,
-)
+from tunepipe.results import Trial
+from tunepipe.execution import ProcessEnv
+from tunepipe.trial import FirstRounds, LightGBMFirstRounds, TrialSetup, evaluate_trial, lineage_key
 
 # Bagging and feature fraction: their random draws must carry on, not restart, when boosting goes on.
 PARAMS = {"num_leaves": 9, "learning_rate": 0.1, "subsample": 0.7, "subsample_freq": 1, "colsample_bytree": 0.6}
+
+
+def _trial(number: int, params: dict[str, Any], rung: int, budget: int) -> Trial:
+    return Trial(number, number, params, budget, rung=rung)
 
 
 def _setup(prepared: Any, **kw: Any) -> TrialSetup:
@@ -58,35 +56,22 @@ def test_extended_model_predicts_exactly_as_a_from_scratch_fit(cfg: Any, task: s
 @pytest.mark.parametrize("best_iteration", [False, True])
 def test_a_promoted_trial_continues_and_scores_as_from_scratch(prepared: Any, best_iteration: bool) -> None:
     folds = folds_from_plan(prepared.fold)
-    run = lambda c, s: evaluate_candidate(c, prepared.X_train, prepared.y_train, folds, s, len(prepared.train))  # noqa: E731
+    run = lambda c, s: evaluate_trial(c, prepared.X_train, prepared.y_train, folds, s, len(prepared.train), ProcessEnv())  # noqa: E731
     live = _setup(prepared, continue_boosting=True, score_best_iteration=best_iteration)
-    run(Candidate(4, PARAMS, 0, 10), live)
+    run(_trial(4, PARAMS, 0, 10), live)
     assert len(boosting.LIVE) == len(folds)  # one live model per fold
-    continued = run(Candidate(4, PARAMS, 1, 30), live)
-    scratch = run(Candidate(4, PARAMS, 1, 30), _setup(prepared, score_best_iteration=best_iteration))
+    continued = run(_trial(4, PARAMS, 1, 30), live)
+    scratch = run(_trial(4, PARAMS, 1, 30), _setup(prepared, score_best_iteration=best_iteration))
     assert continued.status == scratch.status == "ok"
-    assert continued.fold_scores == scratch.fold_scores and continued.best_resources == scratch.best_resources
+    assert continued.fold_scores == scratch.fold_scores and continued.best_budget == scratch.best_budget
 
 
-def test_release_keeps_only_the_candidates_still_searched(prepared: Any) -> None:
-    folds = folds_from_plan(prepared.fold)
-    setup = _setup(prepared, continue_boosting=True)
-    a, b = Candidate(0, PARAMS, 0, 5), Candidate(1, {**PARAMS, "num_leaves": 4}, 0, 5)
-    for c in (a, b):
-        evaluate_candidate(c, prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
-    assert len(boosting.LIVE) == 2 * len(folds)
-    release_live_models([Candidate(1, b.params, 1, 15)], setup)
-    assert len(boosting.LIVE) == len(folds)
-    assert boosting.LIVE.take((lineage_key(b, setup), 0)) is not None
-    assert boosting.LIVE.take((lineage_key(a, setup), 0)) is None
-
-
-def test_lineage_ignores_id_rung_and_resource_but_not_params(prepared: Any) -> None:
+def test_lineage_ignores_param_order_and_threads_but_not_params_or_data(prepared: Any) -> None:
     setup = _setup(prepared)
-    key = lineage_key(Candidate(0, PARAMS, 0, 10), setup)
-    assert lineage_key(Candidate(5, PARAMS, 2, 90), setup) == key
-    assert lineage_key(Candidate(0, {**PARAMS, "num_leaves": 4}, 0, 10), setup) != key
-    assert lineage_key(Candidate(0, PARAMS, 0, 10), _setup(prepared, data_fingerprint="g")) != key
+    key = lineage_key(PARAMS, setup)
+    assert lineage_key(dict(reversed(PARAMS.items())), _setup(prepared, threads=4)) == key
+    assert lineage_key({**PARAMS, "num_leaves": 4}, setup) != key
+    assert lineage_key(PARAMS, _setup(prepared, data_fingerprint="g")) != key
 
 
 def test_store_drops_least_recent_beyond_its_budget() -> None:

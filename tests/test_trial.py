@@ -8,11 +8,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import PredefinedSplit, cross_val_score
 
 from tests.conftest import make_frame
 from tunepipe.data import folds_from_plan, prepare
-from tunepipe.search import Candidate
-from tunepipe.trial import TrialSetup, checkpoints, evaluate_candidate, subsample, trial_key
+from tunepipe.results import Trial
+from tunepipe.execution import ProcessEnv
+from tunepipe.trial import TrialSetup, checkpoints, evaluate_trial, subsample
+
+
+def _trial(number: int, params: dict[str, Any], rung: int, budget: int) -> Trial:
+    return Trial(number, number, params, budget, rung=rung)
 
 
 def _setup(prepared: Any, **kw: Any) -> TrialSetup:
@@ -28,23 +34,30 @@ def prepared(cfg: Any) -> Any:
 
 def test_scores_every_fold(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    result = evaluate_candidate(Candidate(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train, folds,
+    result = evaluate_trial(_trial(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train, folds,
                                 _setup(prepared), len(prepared.train))
     assert result.status == "ok" and result.error == ""
     assert len(result.fold_scores) == len(result.fit_times) == len(result.score_times) == 3
     assert 0.7 < result.mean_score <= 1.0
 
 
-def test_more_trees_change_the_model(prepared: Any) -> None:
-    folds = folds_from_plan(prepared.fold)
-    run = lambda n: evaluate_candidate(Candidate(0, {}, 0, n), prepared.X_train, prepared.y_train, folds,  # noqa: E731
-                                       _setup(prepared), len(prepared.train)).fold_scores
-    assert run(1) != run(50)
+@pytest.mark.parametrize(("kind", "params", "budget"), [
+    ("lightgbm", {"num_leaves": 7, "learning_rate": 0.2}, 1),
+    ("lightgbm", {"num_leaves": 7, "learning_rate": 0.2}, 50),
+    ("random_forest", {"min_samples_leaf": 3}, 20),
+])
+def test_fold_scores_equal_scikit_learns_cross_validation(prepared: Any, kind: str, params: dict, budget: int) -> None:  # type: ignore[type-arg]
+    setup = _setup(prepared, kind=kind)
+    ours = evaluate_trial(_trial(0, params, 0, budget), prepared.X_train, prepared.y_train,
+                          folds_from_plan(prepared.fold), setup, len(prepared.train))
+    theirs = cross_val_score(setup.pipeline(params, budget), prepared.X_train, prepared.y_train,
+                             cv=PredefinedSplit(prepared.fold), scoring="roc_auc")
+    np.testing.assert_allclose(ours.fold_scores, theirs, rtol=1e-12)
 
 
 def test_failing_params_make_a_failed_trial_with_the_error(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    result = evaluate_candidate(Candidate(4, {"max_features": "nonsense"}, 0, 5), prepared.X_train, prepared.y_train,
+    result = evaluate_trial(_trial(4, {"max_features": "nonsense"}, 0, 5), prepared.X_train, prepared.y_train,
                                 folds, _setup(prepared, kind="random_forest"), len(prepared.train))
     assert result.status == "failed"
     assert "max_features" in result.error
@@ -55,8 +68,8 @@ def test_failing_params_make_a_failed_trial_with_the_error(prepared: Any) -> Non
 def test_n_samples_resource_subsamples_training_folds(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
     setup = _setup(prepared, resource="n_samples")
-    small = evaluate_candidate(Candidate(0, {}, 0, 60), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
-    full = evaluate_candidate(Candidate(0, {}, 0, len(prepared.train)), prepared.X_train, prepared.y_train, folds, setup,
+    small = evaluate_trial(_trial(0, {}, 0, 60), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
+    full = evaluate_trial(_trial(0, {}, 0, len(prepared.train)), prepared.X_train, prepared.y_train, folds, setup,
                               len(prepared.train))
     assert small.status == full.status == "ok"
     assert small.fold_scores != full.fold_scores
@@ -80,13 +93,13 @@ def test_checkpoints_about_double_and_end_at_the_budget(n: int, expected: list[i
 def test_best_iteration_score_equals_a_fit_with_that_many_rounds(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
     params = {"learning_rate": 0.3, "num_leaves": 31}
-    staged = evaluate_candidate(Candidate(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
+    staged = evaluate_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
                                 _setup(prepared, score_best_iteration=True), len(prepared.train))
-    assert staged.best_resources in checkpoints(60)
-    direct = evaluate_candidate(Candidate(0, params, 0, staged.best_resources), prepared.X_train, prepared.y_train,
+    assert staged.best_budget in checkpoints(60)
+    direct = evaluate_trial(_trial(0, params, 0, staged.best_budget), prepared.X_train, prepared.y_train,
                                 folds, _setup(prepared), len(prepared.train))
     np.testing.assert_allclose(staged.fold_scores, direct.fold_scores, rtol=1e-12)
-    full = evaluate_candidate(Candidate(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
+    full = evaluate_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
                               _setup(prepared), len(prepared.train))
     assert staged.mean_score >= full.mean_score
 
@@ -98,51 +111,23 @@ def test_best_iteration_only_for_boosting_with_n_estimators(prepared: Any) -> No
     assert _setup(prepared, score_best_iteration=False).iteration_kwarg is None
 
 
-def test_trial_key_ignores_candidate_id_rung_threads_and_param_order(prepared: Any) -> None:
-    setup = _setup(prepared)
-    key = trial_key(Candidate(0, {"a": 1, "b": 0.5}, 0, 20), "f1", setup)
-    assert key.startswith("trial-")
-    assert trial_key(Candidate(7, {"b": 0.5, "a": 1}, 3, 20), "f1", _setup(prepared, threads=4)) == key
-
-
-@pytest.mark.parametrize(("change", "setting"), [
-    ("params", {"a": 2, "b": 0.5}), ("resource level", 40), ("data", "f2"), ("seed", {"seed": 1}),
-    ("scoring", {"scoring": "accuracy"}), ("kind", {"kind": "random_forest"}),
-    ("fixed params", {"fixed_params": {"max_bin": 63}}), ("resource", {"resource": "n_samples"}),
-    ("best-iteration scoring", {"score_best_iteration": True}),
-])
-def test_trial_key_changes_with_what_changes_scores(prepared: Any, change: str, setting: Any) -> None:
-    params, n, data, setup = {"a": 1, "b": 0.5}, 20, "f1", _setup(prepared)
-    key = trial_key(Candidate(0, params, 0, n), data, setup)
-    if change == "params":
-        params = setting
-    elif change == "resource level":
-        n = setting
-    elif change == "data":
-        data = setting
-    else:
-        setup = _setup(prepared, **setting)
-    assert trial_key(Candidate(0, params, 0, n), data, setup) != key
-
-
 @pytest.mark.parametrize("resource", ["n_estimators", "n_samples"])
 def test_folds_in_parallel_give_the_same_scores(prepared: Any, resource: str) -> None:
     folds = folds_from_plan(prepared.fold)
-    candidate = Candidate(0, {"num_leaves": 7, "learning_rate": 0.2}, 0, 40 if resource == "n_estimators" else 150)
+    candidate = _trial(0, {"num_leaves": 7, "learning_rate": 0.2}, 0, 40 if resource == "n_estimators" else 150)
+    setup = _setup(prepared, resource=resource, score_best_iteration=True)
     one, two = (
-        evaluate_candidate(candidate, prepared.X_train, prepared.y_train, folds,
-                           _setup(prepared, resource=resource, score_best_iteration=True, fold_workers=w),
-                           len(prepared.train))
+        evaluate_trial(candidate, prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), ProcessEnv(w))
         for w in (1, 2)
     )
     assert one.status == two.status == "ok"
-    assert one.fold_scores == two.fold_scores and one.best_resources == two.best_resources
+    assert one.fold_scores == two.fold_scores and one.best_budget == two.best_budget
     assert len(two.fit_times) == len(two.score_times) == len(folds)
 
 
 def test_a_failing_fold_in_parallel_fails_the_trial(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    result = evaluate_candidate(Candidate(0, {"num_leaves": -3}, 0, 10), prepared.X_train, prepared.y_train, folds,
-                                _setup(prepared, fold_workers=3), len(prepared.train))
+    result = evaluate_trial(_trial(0, {"num_leaves": -3}, 0, 10), prepared.X_train, prepared.y_train, folds,
+                            _setup(prepared), len(prepared.train), ProcessEnv(3))
     assert result.status == "failed" and "num_leaves" in result.error
     assert all(math.isnan(s) for s in result.fold_scores)

@@ -1,22 +1,19 @@
-"""One trial: one candidate at one resource level, fitted and scored on every fold."""
+"""One trial: one configuration at one budget, fitted and scored on every fold (pure evaluation).
+
+Where folds run, how preprocessed folds are cached and where live models of continued boosting are
+kept is the caller's :class:`TrialEnv` (:mod:`tunepipe.execution` for the flow's processes); the
+scores do not depend on it.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import inspect
 import json
 import math
-import sys
-import threading
 import time
-from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from functools import cached_property, lru_cache
-from importlib.metadata import version
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -24,13 +21,13 @@ from lightgbm import LGBMClassifier, LGBMModel
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
-from threadpoolctl import ThreadpoolController
 
-from tunepipe import boosting, models
+from tunepipe import boosting
 from tunepipe.config import Config, Task
 from tunepipe.data import Prepared
 from tunepipe.models import REGISTRY, build_pipeline, resource_param
-from tunepipe.search import Candidate, TrialResult
+from tunepipe.results import Observation, Trial
+from tunepipe.threads import thread_limit
 
 
 @dataclass(frozen=True)
@@ -73,6 +70,10 @@ class TrialSetup:
             seed=self.seed, threads=self.threads,
         )
 
+    @property
+    def preprocessing(self) -> str:
+        """How the model family preprocesses features (the fold cache's key)."""
+        return REGISTRY[self.kind].preprocessing
 
     def estimator(self, params: dict[str, Any], n_resources: int | None = None) -> Any:
         """Unfitted estimator alone (the pipeline's last step), for data already preprocessed."""
@@ -172,136 +173,6 @@ class LightGBMFirstRounds(FirstRounds):
         return self._model.booster_.predict(X, num_iteration=self._k, num_threads=self._threads)
 
 
-def evaluate_candidate(
-    candidate: Candidate,
-    X: pd.DataFrame,
-    y: pd.Series,
-    folds: list[tuple[np.ndarray, np.ndarray]],
-    setup: TrialSetup,
-    n_train: int,
-) -> TrialResult:
-    """Fit and score ``candidate`` on every fold.
-
-    With ``setup.iteration_kwarg`` (boosting, resource ``n_estimators``), each fold is also scored
-    at fewer rounds, and the trial reports the round count with the best mean CV score (as
-    ``lgb.cv`` with early stopping would): a high learning rate that wins at 10 rounds is then
-    compared at its best size, not punished or rewarded for a budget it does not need.
-
-    A fold that raises makes the trial ``failed`` with the error message and NaN scores (as
-    scikit-learn's ``error_score=np.nan``); the search goes on.
-    """
-    scorer = get_scorer(setup.scoring)
-    fraction = candidate.n_resources / n_train if setup.resource == "n_samples" else 1.0
-    kwarg = setup.iteration_kwarg
-    points = checkpoints(candidate.n_resources) if kwarg else [candidate.n_resources]
-
-    lineage = lineage_key(candidate, setup) if setup.continue_boosting else ""
-
-    def fold(i: int, train_idx: np.ndarray, test_idx: np.ndarray) -> tuple[list[float], float, float]:
-        """One fold: (score at each checkpoint, fit seconds, score seconds)."""
-        # Caps every native thread pool (OpenMP, BLAS) the model uses to this trial's budget, in
-        # the thread that fits: OpenMP's limit is per thread, so a limit set in the trial's thread
-        # would not reach the fold pool's.
-        with _native_pools().limit(limits=setup.threads):
-            return _fold(i, train_idx, test_idx)
-
-    def _fold(i: int, train_idx: np.ndarray, test_idx: np.ndarray) -> tuple[list[float], float, float]:
-        if fraction < 1.0:
-            train_idx = subsample(train_idx, y, fraction, setup.task, setup.seed)
-        data = fold_data(setup, i, X, y, train_idx, test_idx)
-        t0 = time.perf_counter()
-        if lineage:
-            model = _fit_or_continue(candidate, setup, (lineage, i), data)
-        else:
-            model = setup.estimator(candidate.params, candidate.n_resources).fit(data.X_train, data.y_train)
-        t1 = time.perf_counter()
-        if kwarg:
-            # Each checkpoint costs only its k rounds of prediction, on rows converted once.
-            if isinstance(model, LGBMModel):
-                views = [LightGBMFirstRounds(model, k, setup.threads) for k in points]
-                X_eval = data.X_test_numeric
-            else:
-                views = [FirstRounds(model, k, kwarg) for k in points]
-                X_eval = data.X_test
-            curve = [float(scorer(view, X_eval, data.y_test)) for view in views]
-        else:
-            curve = [float(scorer(model, data.X_test, data.y_test))]
-        return curve, t1 - t0, time.perf_counter() - t1
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if setup.fold_workers > 1:
-                pool = fold_pool(setup.fold_workers)
-                jobs = [pool.submit(fold, i, train_idx, test_idx) for i, (train_idx, test_idx) in enumerate(folds)]
-                done = _gather(jobs)
-            else:
-                done = [fold(i, train_idx, test_idx) for i, (train_idx, test_idx) in enumerate(folds)]
-    except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
-        return TrialResult(
-            candidate,
-            tuple(math.nan for _ in folds),
-            status="failed",
-            error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-        )
-    curves = [curve for curve, _, _ in done]  # per fold, the score at each checkpoint
-    fit_times = [fit for _, fit, _ in done]
-    score_times = [score for _, _, score in done]
-    table = np.asarray(curves)  # folds x checkpoints
-    mean = table.mean(axis=0)
-    # argmax takes the first (fewest rounds) of equal means; an all-NaN curve keeps the budget.
-    best = int(np.nanargmax(mean)) if not np.isnan(mean).all() else len(points) - 1
-    return TrialResult(
-        candidate,
-        tuple(float(v) for v in table[:, best]),
-        tuple(fit_times),
-        tuple(score_times),
-        best_resources=points[best] if kwarg else None,
-    )
-
-
-@lru_cache(maxsize=1)
-def _native_pools() -> ThreadpoolController:
-    """The process's native thread pools (OpenMP, BLAS), found once: a fresh
-    ``threadpool_limits`` looks them up again at every call (4 ms, per fold)."""
-    return ThreadpoolController()
-
-
-def _gather(jobs: list[Future[Any]]) -> list[Any]:
-    """The jobs' results in order.
-
-    Waits in short slices, not in one blocking call, so that a task timeout (raised in this
-    thread between bytecodes) interrupts the wait; the trial's folds not yet started are then
-    cancelled, and the ones running finish but are not used.
-    """
-    try:
-        while wait(jobs, timeout=0.25).not_done:
-            pass
-        return [job.result() for job in jobs]
-    except BaseException:
-        for job in jobs:
-            job.cancel()
-        raise
-
-
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def fold_pool(size: int) -> ThreadPoolExecutor:
-    """The process's pool of ``size`` threads that fits folds for every trial.
-
-    Trials hand their folds to one shared pool instead of each fitting its own: the unit of work
-    is a fold, as in scikit-learn's search, so while any trial has folds left no core idles, also
-    at the end of a rung when fewer trials than workers remain. LightGBM and scikit-learn's tree
-    fitting release the GIL, so threads run in parallel.
-    """
-    with _POOLS_LOCK:
-        if size not in _POOLS:
-            _POOLS[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="tunepipe-fold")
-        return _POOLS[size]
-
-
 @dataclass
 class FoldData:
     """One fold, preprocessed: the preprocessing step fitted on the fold's training rows only."""
@@ -317,95 +188,152 @@ class FoldData:
         return boosting.numeric_view(self.X_test)
 
 
-# Preprocessed folds of this process, shared by every trial on the same split: preprocessing does
-# not depend on the candidate, so fitting it once per fold (not once per trial) gives the same data.
-_FOLDS: OrderedDict[tuple[Any, ...], FoldData] = OrderedDict()
-_FOLDS_LOCK = threading.Lock()
-_FOLDS_MAX = 32  # n_splits x the distinct row counts of an n_samples search, with room
-
-
-def fold_data(
-    setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray
+def prepare_fold(
+    setup: TrialSetup, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray
 ) -> FoldData:
-    """Fold ``i`` preprocessed for ``setup``'s model family, computed once per process and split."""
-    spec = REGISTRY[setup.kind]
-    key = (setup.data_fingerprint, i, len(train_idx), spec.preprocessing, setup.numeric, setup.categorical)
-    if setup.data_fingerprint:
-        with _FOLDS_LOCK:
-            if key in _FOLDS:
-                return _FOLDS[key]
+    """One fold preprocessed for ``setup``'s model family (fitted on the fold's training rows)."""
     prep = setup.pipeline({})[:-1]
     X_train = prep.fit_transform(X.iloc[train_idx])
-    data = FoldData(X_train, y.iloc[train_idx], prep.transform(X.iloc[test_idx]), y.iloc[test_idx])
-    if setup.data_fingerprint:  # without a fingerprint the split has no name to cache it under
-        with _FOLDS_LOCK:
-            _FOLDS[key] = data
-            while len(_FOLDS) > _FOLDS_MAX:
-                _FOLDS.popitem(last=False)
-    return data
+    return FoldData(X_train, y.iloc[train_idx], prep.transform(X.iloc[test_idx]), y.iloc[test_idx])
 
 
-def _fit_or_continue(candidate: Candidate, setup: TrialSetup, key: tuple[str, int], data: FoldData) -> Any:
-    """The fold's model at ``candidate.n_resources`` rounds: boosted on from its live model of an
-    earlier rung when there is one, else fitted from scratch (keeping the booster for the next rung).
+class TrialEnv(Protocol):
+    """Where a trial's folds run and what they may reuse (:mod:`tunepipe.execution`)."""
+
+    live: boosting.LiveModels | None
+
+    def map_folds(self, fn: Any, n: int, threads: int) -> list[Any]:
+        """``[fn(0), ..., fn(n - 1)]``, each call with native thread pools capped at ``threads``."""
+
+    def fold_data(
+        self, setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray
+    ) -> FoldData:
+        """Fold ``i`` preprocessed for ``setup`` (the same data however it is obtained)."""
+
+
+class SequentialEnv:
+    """Folds one after the other in the calling thread, nothing reused between trials."""
+
+    live: boosting.LiveModels | None = None
+
+    def map_folds(self, fn: Any, n: int, threads: int) -> list[Any]:
+        return [fn(i) for i in range(n)]
+
+    def fold_data(
+        self, setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray
+    ) -> FoldData:
+        return prepare_fold(setup, X, y, train_idx, test_idx)
+
+
+def evaluate_trial(
+    trial: Trial,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    setup: TrialSetup,
+    n_train: int,
+    env: TrialEnv | None = None,
+) -> Observation:
+    """Fit and score ``trial`` on every fold.
+
+    With ``setup.iteration_kwarg`` (boosting, resource ``n_estimators``), each fold is also scored
+    at fewer rounds, and the trial reports the round count with the best mean CV score (as
+    ``lgb.cv`` with early stopping would): a high learning rate that wins at 10 rounds is then
+    compared at its best size, not punished or rewarded for a budget it does not need.
+
+    A fold that raises makes the trial ``failed`` with the error message and NaN scores (as
+    scikit-learn's ``error_score=np.nan``); the search goes on.
     """
-    model = boosting.LIVE.take(key)
-    if model is not None and boosting.rounds(model) <= candidate.n_resources:
-        boosting.extend(model, candidate.n_resources)
-    else:
-        model = boosting.fit_keeping_booster(
-            setup.estimator(candidate.params, candidate.n_resources), data.X_train, data.y_train
+    env = env or SequentialEnv()
+    scorer = get_scorer(setup.scoring)
+    fraction = trial.budget / n_train if setup.resource == "n_samples" else 1.0
+    kwarg = setup.iteration_kwarg
+    points = checkpoints(trial.budget) if kwarg else [trial.budget]
+    lineage = lineage_key(trial.params, setup) if setup.continue_boosting and env.live is not None else ""
+
+    def fold(i: int) -> tuple[list[float], float, float]:
+        """One fold: (score at each checkpoint, fit seconds, score seconds)."""
+        train_idx, test_idx = folds[i]
+        if fraction < 1.0:
+            train_idx = subsample(train_idx, y, fraction, setup.task, setup.seed)
+        data = env.fold_data(setup, i, X, y, train_idx, test_idx)
+        t0 = time.perf_counter()
+        if lineage:
+            assert env.live is not None
+            model = _fit_or_continue(trial, setup, env.live, (lineage, i), data)
+        else:
+            model = setup.estimator(trial.params, trial.budget).fit(data.X_train, data.y_train)
+        t1 = time.perf_counter()
+        if kwarg:
+            # Each checkpoint costs only its k rounds of prediction, on rows converted once.
+            if isinstance(model, LGBMModel):
+                views: list[Any] = [LightGBMFirstRounds(model, k, setup.threads) for k in points]
+                X_eval: Any = data.X_test_numeric
+            else:
+                views = [FirstRounds(model, k, kwarg) for k in points]
+                X_eval = data.X_test
+            curve = [float(scorer(view, X_eval, data.y_test)) for view in views]
+        else:
+            curve = [float(scorer(model, data.X_test, data.y_test))]
+        return curve, t1 - t0, time.perf_counter() - t1
+
+    try:
+        done = env.map_folds(fold, len(folds), setup.threads)
+    except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
+        return Observation(
+            trial, tuple(math.nan for _ in folds), status="failed",
+            error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
         )
-    boosting.LIVE.put(key, model, boosting.size_bytes(*data.X_train.shape))
+    table = np.asarray([curve for curve, _, _ in done])  # folds x checkpoints
+    mean = table.mean(axis=0)
+    # argmax takes the first (fewest rounds) of equal means; an all-NaN curve keeps the budget.
+    best = int(np.nanargmax(mean)) if not np.isnan(mean).all() else len(points) - 1
+    return Observation(
+        trial,
+        tuple(float(v) for v in table[:, best]),
+        best_budget=points[best] if kwarg else None,
+        fit_times=tuple(fit for _, fit, _ in done),
+        score_times=tuple(score for _, _, score in done),
+    )
+
+
+def _fit_or_continue(
+    trial: Trial, setup: TrialSetup, live: boosting.LiveModels, key: tuple[str, int], data: FoldData
+) -> Any:
+    """The fold's model at ``trial.budget`` rounds: boosted on from its live model of an earlier
+    rung when there is one, else fitted from scratch (keeping the booster for the next rung).
+    """
+    model = live.take(key)
+    if model is not None and boosting.rounds(model) <= trial.budget:
+        boosting.extend(model, trial.budget)
+    else:
+        model = boosting.fit_keeping_booster(setup.estimator(trial.params, trial.budget), data.X_train, data.y_train)
+    live.put(key, model, boosting.size_bytes(*data.X_train.shape))
     return model
 
 
-def lineage_key(candidate: Candidate, setup: TrialSetup) -> str:
-    """What names a candidate's live models across rungs: its trial key at no particular resource."""
-    return trial_key(dataclasses.replace(candidate, id=0, rung=0, n_resources=0), setup.data_fingerprint, setup)
+def lineage_key(params: dict[str, Any], setup: TrialSetup) -> str:
+    """What names a configuration's live models across rungs: its params on this split and setup."""
+    fields = {
+        "data": setup.data_fingerprint, "kind": setup.kind, "task": setup.task, "fixed": setup.fixed_params,
+        "seed": setup.seed, "resource": setup.resource, "params": params,
+    }
+    return json.dumps(fields, sort_keys=True, default=repr)
 
 
-def release_live_models(keep: list[Candidate], setup: TrialSetup) -> None:
-    """Free the live models of every candidate not in ``keep`` (those the search dropped)."""
-    boosting.LIVE.keep_only(lineage_key(c, setup) for c in keep)
+def refit_budget(observation: Observation, resource: str) -> int | None:
+    """The resource level the winner is refit at: what its CV score was measured at.
+
+    ``n_estimators``: the round count its scores belong to (its best one with best-iteration
+    scoring, else its trial's budget). ``n_samples``: None, every training row (the resource only
+    subsampled the CV folds).
+    """
+    return observation.scored_budget if resource == "n_estimators" else None
 
 
 def refit(setup: TrialSetup, params: dict[str, Any], X: pd.DataFrame, y: pd.Series, n_resources: int | None) -> Pipeline:
-    """Fit ``params`` on all training rows at the maximum resource."""
+    """Fit ``params`` on all training rows with ``n_resources`` (None: the estimator's own count)."""
     model = setup.pipeline(params, n_resources)
-    with _native_pools().limit(limits=setup.threads), warnings.catch_warnings():
+    with thread_limit(setup.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return model.fit(X, y)
-
-
-# The libraries whose version can change a trial's scores.
-KEY_LIBRARIES = ("lightgbm", "scikit-learn", "numpy", "pandas", "scipy")
-
-
-@lru_cache(maxsize=1)
-def _code_version() -> str:
-    """Library versions and a hash of the code that computes a trial's scores (this module, models)."""
-    parts = [f"python {sys.version_info[:2]}"] + [f"{lib} {version(lib)}" for lib in KEY_LIBRARIES]
-    parts += [inspect.getsource(sys.modules[__name__]), inspect.getsource(models)]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-
-
-def trial_key(candidate: Candidate, data_fingerprint: str, setup: TrialSetup) -> str:
-    """The trial cache key: what determines a trial's scores, and nothing else.
-
-    Made of the split's fingerprint (data and fold plan), the model kind, task, fixed params,
-    scorer, resource, seed and feature columns, the candidate's params and resource level, and the
-    library and code versions. Not the candidate's id or rung, nor the thread count: the same
-    params at the same resource give the same scores in any search that asks for them (so a larger
-    ``n_candidates`` reuses every trial already run), with any number of threads.
-    """
-    fields = {
-        "data": data_fingerprint,
-        "kind": setup.kind, "task": setup.task, "fixed": setup.fixed_params, "scoring": setup.scoring,
-        "resource": setup.resource, "seed": setup.seed, "numeric": setup.numeric,
-        "categorical": setup.categorical, "iteration": setup.iteration_kwarg,
-        "params": candidate.params, "n_resources": candidate.n_resources, "code": _code_version(),
-    }
-    # sort_keys: the key must not depend on the order params.yaml lists the space in.
-    text = json.dumps(fields, sort_keys=True, default=repr)
-    return f"trial-{hashlib.sha256(text.encode()).hexdigest()[:32]}"

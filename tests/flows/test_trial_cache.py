@@ -68,7 +68,7 @@ def _stored(cache: Path) -> int:
 
 
 def _outputs(root: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    trials = pd.read_csv(root / "reports/trials.csv").drop(columns=["mean_fit_time", "mean_score_time"])
+    trials = pd.read_csv(root / "reports/trials.csv")
     return trials, json.loads((root / "metrics/cv.json").read_text())
 
 
