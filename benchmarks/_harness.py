@@ -157,7 +157,6 @@ class PeakRSS:
     def __init__(self, pid: int, interval: float = 0.2) -> None:
         self.pid, self.interval = pid, interval
         self.peak = self.server = 0
-        self._is_server: dict[int, bool] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -184,12 +183,12 @@ class PeakRSS:
         work = server = 0
         for proc in procs:
             try:
+                # Read every time: a child shows its parent's command line until it has exec'd.
+                is_server = _SERVER_APP in " ".join(proc.cmdline())
                 rss = proc.memory_info().rss
-                if proc.pid not in self._is_server:
-                    self._is_server[proc.pid] = _SERVER_APP in " ".join(proc.cmdline())
             except psutil.Error:  # ended between listing and reading
                 continue
-            if self._is_server[proc.pid]:
+            if is_server:
                 server += rss
             else:
                 work += rss
