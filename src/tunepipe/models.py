@@ -76,7 +76,10 @@ class ModelSpec:
 
 # LightGBM: quiet, and deterministic for given data, params and seed (its automatic row/col-wise
 # choice is timing-based, so it is pinned). n_jobs is set per trial by the thread budget.
-_LGBM_DEFAULTS = {"verbosity": -1, "deterministic": True, "force_col_wise": True}
+# feature_pre_filter off: with it on, a Dataset drops features that min_child_samples rows per leaf
+# cannot split, so bins (and feature-fraction draws) would depend on min_child_samples, and one
+# binned fold could not serve trials that tune it (tunepipe.lgbm); off, wrapper fits stay equal to them.
+_LGBM_DEFAULTS = {"verbosity": -1, "deterministic": True, "force_col_wise": True, "feature_pre_filter": False}
 
 _GBDT_SPACE = {
     "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
