@@ -228,3 +228,15 @@ def test_boosters_on_one_fold_advanced_from_many_threads_equal_sequential_ones(f
     for live, (curve, predictions) in zip(lives, sequential, strict=True):
         np.testing.assert_array_equal(live.curve, curve)
         np.testing.assert_array_equal(engine_predictions(live, fold), predictions)
+
+
+def test_scoring_only_some_rounds_keeps_their_scores(folds: dict[str, Fold]) -> None:
+    fold = folds["binary"]
+    binned = fold.binned(PARAMS)
+    every = lgbm.LiveBooster(binned, fold.estimator(PARAMS), "roc_auc").advance(20)
+    sparse = lgbm.LiveBooster(binned, fold.estimator(PARAMS), "roc_auc", every_round=False)
+    sparse.advance(12)
+    curve = sparse.advance(20)
+    scored = np.flatnonzero(~np.isnan(curve)).tolist()
+    assert scored == [0, 1, 3, 7, 11, 15, 19]  # powers of two and the end of each advance
+    np.testing.assert_array_equal(curve[scored], every[scored])

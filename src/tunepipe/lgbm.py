@@ -27,6 +27,7 @@ single-threaded fits crashed the process once).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Mapping, Sequence
@@ -208,11 +209,13 @@ class RoundMetric:
     Attributes:
         scoring: The scikit-learn scorer name this metric reproduces.
         native: LightGBM's metric (computed in C++ on the validation scores) whose value ``v``
-            gives the scorer's as ``offset + sign * v``; None: the scorer itself runs on the
-            validation predictions LightGBM keeps.
+            gives the scorer's as ``offset + sign * v``; None: computed from the validation
+            predictions LightGBM keeps, by the scorer itself or, for ``accuracy``, by numpy (the
+            same comparison and mean as ``accuracy_score``, without its label checks).
         every_round: Whether every round is scored. False for scikit-learn classification scorers,
-            which cost several times a round on larger folds (their label checks); those score
-            rounds 1, 2, 4, 8, ... and the last round of each :meth:`LiveBooster.advance`.
+            whose label checks cost several rounds of training each call (31 ms for
+            balanced_accuracy on 10k string labels, benchmarks/lgbm_engine.py); those score rounds
+            1, 2, 4, 8, ... and the last round of each :meth:`LiveBooster.advance`.
     """
 
     scoring: str
@@ -220,6 +223,11 @@ class RoundMetric:
     sign: float = 1.0
     offset: float = 0.0
     every_round: bool = True
+
+    @property
+    def argmax_accuracy(self) -> bool:
+        """Whether this is accuracy computed with numpy from the class probabilities."""
+        return self.native is None and self.scoring == "accuracy"
 
 
 # Native metrics equal to the scorer (tests/test_lgbm.py checks each against the scorer on a
@@ -247,8 +255,8 @@ def round_metric(scoring: str, task: Task, n_classes: int | None = None) -> Roun
     if (kind, scoring) in _NATIVE:
         native, sign, offset = _NATIVE[(kind, scoring)]
         return RoundMetric(scoring, native, sign, offset)
-    if kind == "multiclass" and scoring == "accuracy":
-        return RoundMetric(scoring)  # cheap enough every round (tests/ and benchmarks/lgbm_engine.py)
+    if scoring == "accuracy":
+        return RoundMetric(scoring)  # multiclass: numpy's argmax, as the wrapper's predict
     return RoundMetric(scoring, every_round=kind == "regression")
 
 
@@ -320,6 +328,7 @@ class BinnedFold:
         weight = None
         if task == "regression":
             self.classes: np.ndarray | None = None
+            self.valid_codes = None
             label, valid_label = y_train.astype(float), self.y_valid.astype(float)
             self.valid_labels_known = True
         else:
@@ -331,6 +340,7 @@ class BinnedFold:
             # is scored by the scorer itself, on the labels as given, as the wrapper's would be.
             self.valid_labels_known = bool(known.all())
             valid_label = np.where(known, position, 0)
+            self.valid_codes: np.ndarray | None = np.where(known, position, -1)  # -1: never predicted
             if class_weight is not None:
                 if isinstance(class_weight, tuple):  # a dict, made hashable by the key: map it as the wrapper does
                     class_weight = {int(np.searchsorted(self.classes, c)): w for c, w in class_weight}
@@ -393,9 +403,14 @@ class LiveBooster:
         estimator: An unfitted ``LGBMClassifier`` / ``LGBMRegressor`` with the trial's parameters
             (``n_estimators`` is ignored; :meth:`advance` says how many rounds).
         scoring: A scikit-learn scorer name.
+        every_round: Score every round (True) or rounds 1, 2, 4, ... and the last of each advance
+            (False); None: as :func:`round_metric` says for the scorer. A native AUC costs about a
+            quarter of a round on a fold with few columns (benchmarks/lgbm_engine.py).
     """
 
-    def __init__(self, fold: BinnedFold, estimator: LGBMModel, scoring: str) -> None:
+    def __init__(
+        self, fold: BinnedFold, estimator: LGBMModel, scoring: str, every_round: bool | None = None
+    ) -> None:
         key = dataset_params(estimator.get_params())
         if key != fold.key:
             raise ValueError(
@@ -411,6 +426,8 @@ class LiveBooster:
         metric = round_metric(scoring, fold.task, fold.n_classes)
         if metric.native is not None and not fold.valid_labels_known:
             metric = RoundMetric(scoring, every_round=False)
+        if every_round is not None:
+            metric = dataclasses.replace(metric, every_round=every_round)
         self.fold, self.metric = fold, metric
         self._params = params
         self._scorer = get_scorer(scoring)
@@ -455,8 +472,16 @@ class LiveBooster:
         if m.native is not None:
             (result,) = self.booster.eval_valid()
             return m.offset + m.sign * float(result[2])
-        (result,) = self.booster.eval_valid(feval=self._feval)
+        (result,) = self.booster.eval_valid(feval=self._accuracy if m.argmax_accuracy else self._feval)
         return float(result[2])
+
+    def _accuracy(self, predictions: np.ndarray, _: lgb.Dataset) -> tuple[str, float, bool]:
+        """accuracy_score of the wrapper's predict: the first most probable class is the prediction."""
+        self._view.set(predictions)
+        predicted = np.argmax(self._view.predict_proba(None), axis=1)  # type: ignore[attr-defined]
+        # As accuracy_score: the share of rows whose predicted class is theirs (-1: a class unseen
+        # in training, never predicted).
+        return "accuracy", float(np.mean(predicted == self.fold.valid_codes)), True
 
     def _feval(self, predictions: np.ndarray, _: lgb.Dataset) -> tuple[str, float, bool]:
         """The scorer on LightGBM's current validation predictions (probabilities for classifiers)."""
