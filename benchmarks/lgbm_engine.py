@@ -16,8 +16,11 @@ Sequential, one thread per fit (as ``threads_per_trial: auto`` on 2 cores); figu
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import os
+import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -29,6 +32,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import StratifiedKFold
+
+import lightgbm as lgb
 
 from tunepipe import lgbm
 from tunepipe.models import build_pipeline, split_features
@@ -112,8 +117,8 @@ class _View(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.proba, axis=1)]
 
 
-def engine_trial(binned: lgbm.BinnedFold, fold: Fold, k: int, scoring: str = "roc_auc") -> np.ndarray:
-    return lgbm.LiveBooster(binned, fold.estimator(), scoring).advance(k)
+def engine_trial(binned: lgbm.BinnedFold, fold: Fold, k: int, every_round: bool = True) -> np.ndarray:
+    return lgbm.LiveBooster(binned, fold.estimator(), "roc_auc", every_round=every_round).advance(k)
 
 
 def seconds(fn: Callable[[], Any], repeat: int = 1) -> float:
@@ -171,41 +176,66 @@ def timing_table(name: str, fold: Fold, rounds: list[int]) -> None:
     binned = fold.binned()
     print(f"\n== {name}: {len(fold.X_train)} training x {fold.X_train.shape[1]} columns, {len(fold.X_valid)} validation rows")
     print(f"BinnedFold construction (once per fold, shared by all trials): {t_bin:.3f} s")
-    print(f"{'rounds':>7} {'(a) wrapper s':>14} {'(b) engine s':>13} {'a/b':>6} {'scored rounds a / b':>20}")
+    print(f"{'rounds':>7} {'(a) wrapper s':>14} {'(b) engine s':>13} {'a/b':>6} {'(c) engine, 1 2 4.. s':>22} "
+          f"{'a/c':>6}   scored rounds a / b / c")
     for k in rounds:
         repeat = 2 if k <= 100 else 1
         a = seconds(lambda: wrapper_trial(fold, k), repeat)
         b = seconds(lambda: engine_trial(binned, fold, k), repeat)
-        print(f"{k:>7} {a:>14.3f} {b:>13.3f} {a / b:>6.2f} {len(checkpoints(k)):>11} / {k}")
+        c = seconds(lambda: engine_trial(binned, fold, k, every_round=False), repeat)
+        n_sparse = int(np.ceil(np.log2(k))) + (0 if k & (k - 1) == 0 else 1)
+        print(f"{k:>7} {a:>14.3f} {b:>13.3f} {a / b:>6.2f} {c:>22.3f} {a / c:>6.2f}   "
+              f"{len(checkpoints(k))} / {k} / {n_sparse}")
     costs = per_round_costs(binned, fold)
     print("ms per round: " + ", ".join(f"{n} {v:.2f}" for n, v in costs.items()))
 
 
+def settled_rss() -> int:
+    """RSS after returning freed heap to the OS (glibc keeps it otherwise, and reuses it)."""
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return rss_bytes()
+
+
+def memory_row(rows: int, leaves: int, boosters: int, rounds: int) -> str:
+    """RSS growth (MB) in this fresh process: the BinnedFold; per LiveBooster; per live model as
+    kept today (boosting.fit_keeping_booster: a booster keeping its own binned Dataset)."""
+    fold = Fold(synthetic(rows), "y")
+    params = {**PARAMS, "num_leaves": leaves}
+    r0 = settled_rss()
+    binned = fold.binned()
+    r1 = settled_rss()
+    lives = [lgbm.LiveBooster(binned, fold.estimator(params), "roc_auc") for _ in range(boosters)]
+    for live in lives:
+        live.advance(rounds)
+    r2 = settled_rss()
+    for live in lives:
+        live.close()
+    del lives
+    r3 = settled_rss()
+    kept = []
+    label = (fold.y_train == "yes").to_numpy()
+    train_params = lgbm.train_params(fold.estimator(params), ["no", "yes"], fold.X_train.shape[1])
+    for _ in range(boosters):
+        train = lgb.Dataset(fold.X_train, label=label, params=train_params)
+        kept.append(lgb.train(train_params, train, num_boost_round=rounds, keep_training_booster=True))
+    r4 = settled_rss()
+    total_bins = sum(binned.train.feature_num_bin(i) for i in range(binned.n_features))
+    return (f"{rows:>8} {leaves:>7} {total_bins:>6} {(r1 - r0) / 1e6:>8.1f} {(r2 - r1) / boosters / 1e6:>12.1f} "
+            f"{(r4 - r3) / boosters / 1e6:>13.1f}")
+
+
 def memory_table(rows_list: list[int], boosters: int, rounds: int) -> None:
-    print(f"\n== memory (RSS), synthetic binary x 40 columns; {boosters} live boosters advanced {rounds} rounds each")
-    print(f"{'rows':>8} {'fold MB':>8} {'per booster MB (31 leaves)':>27} {'(255 leaves)':>13}")
+    """Each line measured in a fresh process."""
+    print(f"\n== memory (RSS growth, MB), synthetic binary x 40 columns; {boosters} boosters, {rounds} rounds each")
+    print(f"{'rows':>8} {'leaves':>7} {'bins':>6} {'fold':>8} {'per booster':>12} {'today per model':>13}")
     for rows in rows_list:
-        fold = Fold(synthetic(rows), "y")
-        gc.collect()
-        r0 = rss_bytes()
-        binned = fold.binned()
-        r1 = rss_bytes()
-        per = []
         for leaves in (31, 255):
-            params = {**PARAMS, "num_leaves": leaves}
-            gc.collect()
-            r2 = rss_bytes()
-            lives = [lgbm.LiveBooster(binned, fold.estimator(params), "roc_auc") for _ in range(boosters)]
-            for live in lives:
-                live.advance(rounds)
-            per.append((rss_bytes() - r2) / boosters)
-            for live in lives:
-                live.close()
-            del lives
-            gc.collect()
-        print(f"{rows:>8} {(r1 - r0) / 1e6:>8.1f} {per[0] / 1e6:>27.1f} {per[1] / 1e6:>13.1f}")
-        del binned, fold
-        gc.collect()
+            out = subprocess.run(
+                [sys.executable, __file__, "--memory-row", str(rows), str(leaves), str(boosters), str(rounds)],
+                capture_output=True, text=True, check=True,
+            )
+            print(out.stdout.strip().splitlines()[-1], flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,8 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-rows", type=int, default=300_000)
     parser.add_argument("--big-rounds", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--memory-only", action="store_true")
+    parser.add_argument("--memory-row", type=int, nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.memory_row:
+        print(memory_row(*args.memory_row))
+        return 0
+    if args.memory_only:
+        memory_table([args.big_rows // 4, args.big_rows // 2, args.big_rows], boosters=8, rounds=20)
+        return 0
     print(f"tunepipe.lgbm engine benchmark, {os.cpu_count()} cores, lightgbm {lgbm.lgb.__version__}")
     timing_table("mpls_stops (bundled), target problem, roc_auc", Fold(bundled(), "problem"), args.rounds)
     if not args.skip_big:

@@ -240,3 +240,24 @@ def test_scoring_only_some_rounds_keeps_their_scores(folds: dict[str, Fold]) -> 
     scored = np.flatnonzero(~np.isnan(curve)).tolist()
     assert scored == [0, 1, 3, 7, 11, 15, 19]  # powers of two and the end of each advance
     np.testing.assert_array_equal(curve[scored], every[scored])
+
+
+def test_class_weight_by_integer_labels_equals_the_wrapper() -> None:
+    fold = Fold("binary")
+    fold.y_train, fold.y_valid = (fold.y_train == "yes").astype(int), (fold.y_valid == "yes").astype(int)
+    params = {**PARAMS, "class_weight": {0: 1.0, 1: 4.0}}
+    live = lgbm.LiveBooster(fold.binned(params), fold.estimator(params), "roc_auc")
+    live.advance(15)
+    np.testing.assert_array_equal(engine_predictions(live, fold), fold.wrapper_predictions(params, 15))
+
+
+def test_estimated_bytes_grow_with_leaves_and_classes(folds: dict[str, Fold]) -> None:
+    def estimate(task: str, leaves: int) -> int:
+        fold = folds[task]
+        params = {**PARAMS, "num_leaves": leaves}
+        return lgbm.LiveBooster(fold.binned(params), fold.estimator(params), "neg_log_loss").estimated_bytes()
+
+    binary = folds["binary"].binned(PARAMS)
+    assert estimate("binary", 31) == 420 * 48 + 180 * 8 + 16 * 31 * binary.total_bins
+    assert estimate("binary", 255) - estimate("binary", 31) == 16 * 224 * binary.total_bins
+    assert estimate("multiclass", 31) > estimate("binary", 31)

@@ -17,12 +17,25 @@ again for every trial, and then predicts the validation rows again at each check
   for them (one tree pass per round): with a native LightGBM metric where it equals the
   scikit-learn scorer, else with the scorer itself on those predictions (:func:`round_metric`).
 
-Threads: LightGBM keeps one process-wide default thread count, set by every Dataset construction,
-Booster creation and predict from its ``num_threads``, and read by training rounds and metrics,
-which size per-thread buffers by it. Every call here passes the trial's thread count, and a
-LiveBooster refuses a BinnedFold built for another one; the process must use one count for all
-LightGBM calls that can run at the same time (a predict without ``num_threads`` racing with
-single-threaded fits crashed the process once).
+Threads (LightGBM 4.7's sources, ``src/c_api.cpp``, ``src/io/dataset.cpp``; checked by tests):
+
+- A constructed Dataset is read-only to training: ``Booster`` creation, ``add_valid``, ``update``
+  and evaluation take it as ``const Dataset*`` and keep their state (scores, gradients, bagging,
+  histograms) per booster, each native booster behind its own mutex. So boosters on one
+  BinnedFold are created and trained from many threads at once; creation still takes the fold's
+  lock (it is rare and cheap). The user question lightgbm-org/LightGBM#5560 asks the same.
+- ``lightgbm.train`` is not used on a shared Dataset: it updates the Dataset's Python-side
+  parameters and predictor, and when its check finds a parameter that needs new bins and the raw
+  data is still there, frees and rebuilds the native Dataset under every other booster. The raw
+  data is freed here (``free_raw_data``), so such a mismatch raises instead.
+- LightGBM keeps one process-wide default thread count, set by every Dataset construction,
+  Booster creation and predict from its ``num_threads`` (0 or none: OpenMP's default), and read by
+  training rounds and metrics, which size per-thread buffers by it. Every call here passes the
+  trial's thread count, and a LiveBooster refuses a BinnedFold built for another one; the process
+  must use one count for all LightGBM calls that can run at the same time (a predict without
+  ``num_threads`` racing with single-threaded fits crashed the process once; LightGBM's docs:
+  "don't change this during training ... when running multiple jobs simultaneously").
+- LightGBM's log level is per native thread (see :func:`_set_log_level`).
 """
 
 from __future__ import annotations
@@ -86,8 +99,8 @@ def _is_false(value: Any) -> bool:
 
 def _hashable(value: Any) -> Any:
     """``value`` as a hashable, comparable key part (lists -> tuples, dicts -> sorted pairs)."""
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    if isinstance(value, Mapping):  # keys kept as they are (class labels), ordered by their repr
+        return tuple(sorted(((k, _hashable(v)) for k, v in value.items()), key=lambda kv: repr(kv[0])))
     if isinstance(value, (list, tuple, set, np.ndarray)):
         return tuple(_hashable(v) for v in value)
     if isinstance(value, np.generic):
@@ -327,6 +340,8 @@ class BinnedFold:
         class_weight = settings.pop("class_weight", None)
         weight = None
         if task == "regression":
+            if class_weight is not None:
+                raise ValueError("class_weight is set, but it weighs classes; a regression has none, remove it")
             self.classes: np.ndarray | None = None
             self.valid_codes = None
             label, valid_label = y_train.astype(float), self.y_valid.astype(float)
@@ -342,8 +357,10 @@ class BinnedFold:
             valid_label = np.where(known, position, 0)
             self.valid_codes: np.ndarray | None = np.where(known, position, -1)  # -1: never predicted
             if class_weight is not None:
-                if isinstance(class_weight, tuple):  # a dict, made hashable by the key: map it as the wrapper does
-                    class_weight = {int(np.searchsorted(self.classes, c)): w for c, w in class_weight}
+                if isinstance(class_weight, tuple):  # a dict, made hashable in the key
+                    # As the wrapper: from class labels to their codes (a label not in training: KeyError).
+                    code = {c: i for i, c in enumerate(self.classes)}
+                    class_weight = {code[c]: w for c, w in class_weight}
                 weight = compute_sample_weight(class_weight, label)
         params = {
             **{name: list(v) if isinstance(v, tuple) else v for name, v in settings.items()},
@@ -361,6 +378,11 @@ class BinnedFold:
     @property
     def n_classes(self) -> int | None:
         return None if self.classes is None else len(self.classes)
+
+    @property
+    def total_bins(self) -> int:
+        """Bins over all features: a booster's histogram cache holds this many per leaf."""
+        return sum(self.train.feature_num_bin(i) for i in range(self.n_features))
 
 
 # --- a live booster ------------------------------------------------------------------------------
@@ -487,6 +509,20 @@ class LiveBooster:
         """The scorer on LightGBM's current validation predictions (probabilities for classifiers)."""
         self._view.set(predictions)
         return self.metric.scoring, float(self._scorer(self._view, self._X_stub, self.fold.y_valid)), True
+
+    def estimated_bytes(self) -> int:
+        """Memory this booster holds besides the shared fold, as measured (benchmarks/lgbm_engine.py).
+
+        Per training row and tree per round (``k``: classes of a multiclass model, else 1) a score
+        and a gradient pair (16 B) plus bagging and partition indices (about 32 B in all); per
+        validation row 8 B per ``k``; and LightGBM's histogram cache, 16 B per bin of every feature
+        for each of up to ``num_leaves`` leaves, which dominates for large ``num_leaves``
+        (255 leaves x 7,915 bins: 32 MB). Trees themselves are small.
+        """
+        k = self._params.get("num_class", 1) if self.fold.n_classes and self.fold.n_classes > 2 else 1
+        _, leaves = _lookup(self._params, "num_leaves")
+        n_train, n_valid = self.fold.train.num_data(), self.fold.valid.num_data()
+        return int(n_train * (16 * k + 32) + n_valid * 8 * k + 16 * int(leaves or 31) * self.fold.total_bins)
 
     def close(self) -> None:
         """Free the native booster now (its score and gradient buffers); the fold stays."""
