@@ -26,7 +26,7 @@ from tunepipe.execution import ProcessEnv, release_live_models
 from tunepipe.results import Observation, Trial
 from tunepipe.search import Search, make_search, plan_table
 from tunepipe.threads import plan_threads
-from tunepipe.trial import TrialSetup, evaluate_trial, make_setup, refit_budget
+from tunepipe.trial import TrialSetup, evaluate_trial, lineage_key, make_setup, refit_budget
 from tunepipe.trialcache import trial_key
 
 
@@ -136,7 +136,16 @@ def run_search(search: Search, cfg: Config, ref: io.SplitRef, setup: TrialSetup,
         observation = _outcome(finished, running.pop(finished), n_folds)
         search.tell(observation)
         progress.record(observation, cached=False)
+        _release_dropped(search, setup)
     return progress
+
+
+def _release_dropped(search: Search, setup: TrialSetup) -> None:
+    """Free the live boosters of configurations the search will not run again (this process's:
+    with the thread runner, every trial's)."""
+    alive = search.alive()
+    if setup.continue_boosting and alive is not None:
+        release_live_models({lineage_key(params, setup) for params in alive.values()})
 
 
 @flow(name="tunepipe-tune")

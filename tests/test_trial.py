@@ -14,7 +14,8 @@ from tests.conftest import make_frame
 from tunepipe.data import folds_from_plan, prepare
 from tunepipe.results import Trial
 from tunepipe.execution import ProcessEnv
-from tunepipe.trial import TrialSetup, checkpoints, evaluate_trial, subsample
+from tunepipe import execution
+from tunepipe.trial import TrialSetup, evaluate_trial, lineage_key, subsample
 
 
 def _trial(number: int, params: dict[str, Any], rung: int, budget: int) -> Trial:
@@ -37,7 +38,7 @@ def test_scores_every_fold(prepared: Any) -> None:
     result = evaluate_trial(_trial(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train, folds,
                                 _setup(prepared), len(prepared.train))
     assert result.status == "ok" and result.error == ""
-    assert len(result.fold_scores) == len(result.fit_times) == len(result.score_times) == 3
+    assert len(result.fold_scores) == len(result.fit_times) == 3
     assert 0.7 < result.mean_score <= 1.0
 
 
@@ -84,31 +85,72 @@ def test_subsample_is_seeded_stratified_and_sized() -> None:
     assert np.array_equal(subsample(idx, y, 1.0, "binary", seed=1), idx)
 
 
-@pytest.mark.parametrize(("n", "expected"), [(1, [1]), (2, [1, 2]), (10, [1, 3, 5, 10]),
-                                              (810, [1, 3, 7, 14, 28, 55, 108, 212, 414, 810])])
-def test_checkpoints_about_double_and_end_at_the_budget(n: int, expected: list[int]) -> None:
-    assert checkpoints(n) == expected
-
-
 def test_best_iteration_score_equals_a_fit_with_that_many_rounds(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
     params = {"learning_rate": 0.3, "num_leaves": 31}
     staged = evaluate_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
-                                _setup(prepared, score_best_iteration=True), len(prepared.train))
-    assert staged.best_budget in checkpoints(60)
+                            _setup(prepared, score_best_iteration=True), len(prepared.train))
+    assert 1 <= staged.best_budget < 60  # a high learning rate peaks early on 300 rows
     direct = evaluate_trial(_trial(0, params, 0, staged.best_budget), prepared.X_train, prepared.y_train,
-                                folds, _setup(prepared), len(prepared.train))
+                            folds, _setup(prepared), len(prepared.train))
     np.testing.assert_allclose(staged.fold_scores, direct.fold_scores, rtol=1e-12)
     full = evaluate_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
-                              _setup(prepared), len(prepared.train))
-    assert staged.mean_score >= full.mean_score
+                          _setup(prepared), len(prepared.train))
+    assert staged.mean_score > full.mean_score and full.best_budget is None
 
 
-def test_best_iteration_only_for_boosting_with_n_estimators(prepared: Any) -> None:
-    assert _setup(prepared, score_best_iteration=True).iteration_kwarg == "num_iteration"
-    assert _setup(prepared, score_best_iteration=True, kind="random_forest").iteration_kwarg is None
-    assert _setup(prepared, score_best_iteration=True, resource="n_samples").iteration_kwarg is None
-    assert _setup(prepared, score_best_iteration=False).iteration_kwarg is None
+def test_best_iteration_only_for_lightgbm_with_n_estimators(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    run = lambda **kw: evaluate_trial(_trial(0, {}, 0, 30 if kw.get("resource") != "n_samples" else 150),  # noqa: E731
+                                      prepared.X_train, prepared.y_train, folds,
+                                      _setup(prepared, score_best_iteration=True, **kw), len(prepared.train))
+    assert run().best_budget is not None
+    assert run(kind="random_forest").best_budget is None
+    assert run(resource="n_samples").best_budget is None
+
+
+def test_early_stopping_stops_in_step_at_patience_past_the_best_round(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    params = {"learning_rate": 0.3, "num_leaves": 31}
+    setup = _setup(prepared, score_best_iteration=True, early_stopping=10, continue_boosting=True, data_fingerprint="f")
+    execution.release_live_models()
+    stopped = evaluate_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds, setup,
+                             len(prepared.train), execution.ProcessEnv())
+    full = evaluate_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds,
+                          _setup(prepared, score_best_iteration=True), len(prepared.train))
+    # The same best round as training all 500 rounds (the curve does not come back after it).
+    assert stopped.best_budget == full.best_budget and stopped.fold_scores == full.fold_scores
+    # Every fold trained in chunks of `patience` rounds, up to the first chunk end >= best + patience.
+    trained = {execution.LIVE.take((lineage_key(params, setup), i)).rounds for i in range(len(folds))}
+    assert trained == {10 * -(-(stopped.best_budget + 10) // 10)}
+    execution.release_live_models()
+
+
+def test_a_promoted_trial_continues_its_boosters_and_scores_as_from_scratch(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    params = {"num_leaves": 9, "learning_rate": 0.1, "subsample": 0.7, "subsample_freq": 1, "colsample_bytree": 0.6}
+    setup = _setup(prepared, continue_boosting=True, score_best_iteration=True, data_fingerprint="f")
+    env = execution.ProcessEnv()
+    execution.release_live_models()
+    evaluate_trial(_trial(4, params, 0, 10), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
+    assert len(execution.LIVE) == len(folds)  # one live booster per fold
+    continued = evaluate_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds, setup,
+                               len(prepared.train), env)
+    assert execution.LIVE.take((lineage_key(params, setup), 0)).rounds == 30
+    scratch = evaluate_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds,
+                             _setup(prepared, score_best_iteration=True), len(prepared.train))
+    assert continued.status == scratch.status == "ok"
+    assert continued.fold_scores == scratch.fold_scores and continued.best_budget == scratch.best_budget
+    execution.release_live_models()
+
+
+def test_lineage_ignores_param_order_but_not_params_data_or_threads(prepared: Any) -> None:
+    setup = _setup(prepared)
+    key = lineage_key({"a": 1, "b": 2}, setup)
+    assert lineage_key({"b": 2, "a": 1}, setup) == key
+    assert lineage_key({"a": 1, "b": 3}, setup) != key
+    assert lineage_key({"a": 1, "b": 2}, _setup(prepared, data_fingerprint="g")) != key
+    assert lineage_key({"a": 1, "b": 2}, _setup(prepared, threads=2)) != key  # a booster keeps its thread count
 
 
 @pytest.mark.parametrize("resource", ["n_estimators", "n_samples"])
@@ -122,7 +164,7 @@ def test_folds_in_parallel_give_the_same_scores(prepared: Any, resource: str) ->
     )
     assert one.status == two.status == "ok"
     assert one.fold_scores == two.fold_scores and one.best_budget == two.best_budget
-    assert len(two.fit_times) == len(two.score_times) == len(folds)
+    assert len(two.fit_times) == len(folds)
 
 
 def test_a_failing_fold_in_parallel_fails_the_trial(prepared: Any) -> None:

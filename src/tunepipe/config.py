@@ -148,7 +148,9 @@ STRATEGY_KEYS: dict[str, frozenset[str]] = {
     "tpe": frozenset({"n_candidates", "window"}),
     "bohb": frozenset({"n_candidates", "factor", "min_resources", "window"}),
 }
-COMMON_SEARCH_KEYS = frozenset({"strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration"})
+COMMON_SEARCH_KEYS = frozenset(
+    {"strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping"}
+)
 # The values Optuna's categorical distribution (TPE) can hold.
 _SCALAR = (type(None), bool, int, float, str)
 
@@ -170,15 +172,18 @@ class SearchConfig(_Section):
     # With resource n_estimators on a boosting model: score each trial at its best number of
     # rounds up to the rung's budget (on the mean CV curve) and refit with that many rounds.
     score_best_iteration: bool = True
+    # With resource n_estimators on LightGBM: a trial's folds train in step and stop once the mean
+    # CV score has not improved for this many rounds (null: every trial trains its whole budget).
+    early_stopping: int | None = None
     scoring: str = "roc_auc"
     # None: the model kind's default space (see tunepipe.models.REGISTRY), filled in by parse_config.
     # A list of mappings: sub-grids, as GridSearchCV's param_grid (strategy grid only).
     space: Space | None = None
 
-    @field_validator("n_candidates", "window")
+    @field_validator("n_candidates", "window", "early_stopping")
     @classmethod
-    def _at_least_one(cls, v: int) -> int:
-        if v < 1:
+    def _at_least_one(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
             raise ValueError(f"{KEY} is {v}, but must be >= 1")
         return v
 

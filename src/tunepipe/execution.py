@@ -1,5 +1,5 @@
-"""Execution machinery of the process that runs trials: the shared fold pool, native thread limits,
-the cache of preprocessed folds and the live models of continued boosting.
+"""Execution machinery of the process that runs trials: the shared fold pool, the caches of
+preprocessed and binned folds, and the live boosters of continued boosting.
 
 Process-wide state lives here and only here; :mod:`tunepipe.trial` evaluates a trial with whatever
 :class:`~tunepipe.trial.TrialEnv` it is given, and gets the same scores from any of them.
@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from tunepipe import boosting
+from tunepipe import lgbm
 from tunepipe.threads import thread_limit
-from tunepipe.trial import FoldData, TrialSetup, prepare_fold
+from tunepipe.trial import FoldData, TrialSetup, bin_fold, prepare_fold
 
 R = TypeVar("R")
 
@@ -58,39 +58,130 @@ def fold_pool(size: int) -> ThreadPoolExecutor:
         return _POOLS[size]
 
 
+class _Cache:
+    """A small least-recently-used map, safe across threads; ``get`` computes what is missing.
+
+    Two threads asking for the same missing key may both compute it (the same value); holding the
+    lock while computing would serialise every fold of every trial on a miss.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], R]) -> R:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
 # Preprocessed folds of this process, shared by every trial on the same split: preprocessing does
-# not depend on the configuration, so fitting it once per fold (not once per trial) gives the same data.
-_FOLDS: OrderedDict[tuple[Any, ...], FoldData] = OrderedDict()
-_FOLDS_LOCK = threading.Lock()
-_FOLDS_MAX = 32  # n_splits x the distinct row counts of an n_samples search, with room
+# not depend on the configuration, so fitting it once per fold (not once per trial) gives the same
+# data. Binned folds likewise, per set of Dataset parameters (tunepipe.lgbm.dataset_params).
+# n_splits x the distinct row counts of an n_samples search, with room.
+_FOLDS = _Cache(32)
+_BINNED = _Cache(32)
+
+
+def _fold_key(setup: TrialSetup, i: int, train_idx: np.ndarray) -> tuple[Any, ...] | None:
+    """What names a fold of a split for a model family (None: an unnamed split, not cached)."""
+    if not setup.data_fingerprint:
+        return None
+    return (setup.data_fingerprint, i, len(train_idx), setup.preprocessing, setup.numeric, setup.categorical)
 
 
 def cached_fold(
     setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray
 ) -> FoldData:
     """Fold ``i`` preprocessed for ``setup``'s model family, computed once per process and split."""
-    if not setup.data_fingerprint:  # without a fingerprint the split has no name to cache it under
-        return prepare_fold(setup, X, y, train_idx, test_idx)
-    key = (setup.data_fingerprint, i, len(train_idx), setup.preprocessing, setup.numeric, setup.categorical)
-    with _FOLDS_LOCK:
-        if key in _FOLDS:
-            return _FOLDS[key]
-    data = prepare_fold(setup, X, y, train_idx, test_idx)
-    with _FOLDS_LOCK:
-        _FOLDS[key] = data
-        while len(_FOLDS) > _FOLDS_MAX:
-            _FOLDS.popitem(last=False)
-    return data
+    key = _fold_key(setup, i, train_idx)
+    compute = lambda: prepare_fold(setup, X, y, train_idx, test_idx)  # noqa: E731
+    return compute() if key is None else _FOLDS.get(key, compute)
+
+
+def cached_binned_fold(
+    setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray,
+    dataset_key: lgbm.DatasetKey,
+) -> lgbm.BinnedFold:
+    """Fold ``i`` binned for LightGBM with ``dataset_key``, once per process, split and thread count.
+
+    Preprocessed on the way (not kept: once binned, LightGBM needs only the bins).
+    """
+    key = _fold_key(setup, i, train_idx)
+    compute = lambda: bin_fold(setup, prepare_fold(setup, X, y, train_idx, test_idx), dataset_key)  # noqa: E731
+    return compute() if key is None else _BINNED.get((*key, dataset_key, setup.threads), compute)
+
+
+class LiveBoosters:
+    """Live boosters by (configuration, fold), within a byte budget, least recently stored dropped first."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget_bytes = budget_bytes
+        self._boosters: OrderedDict[tuple[str, int], tuple[lgbm.LiveBooster, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[str, int]) -> lgbm.LiveBooster | None:
+        """Remove and return the booster stored under ``key`` (None if there is none)."""
+        with self._lock:
+            found = self._boosters.pop(key, None)
+            if found is None:
+                return None
+            self._bytes -= found[1]
+            return found[0]
+
+    def put(self, key: tuple[str, int], booster: lgbm.LiveBooster) -> None:
+        """Store ``booster`` under ``key``, dropping the least recently stored beyond the budget."""
+        nbytes = booster.estimated_bytes()
+        if nbytes > self.budget_bytes:
+            return
+        with self._lock:
+            old = self._boosters.pop(key, None)
+            self._bytes += nbytes - (old[1] if old else 0)
+            self._boosters[key] = (booster, nbytes)
+            while self._bytes > self.budget_bytes:
+                _, (_, dropped) = self._boosters.popitem(last=False)
+                self._bytes -= dropped
+
+    def keep_only(self, lineages: set[str]) -> None:
+        """Drop every booster whose configuration is not in ``lineages``."""
+        with self._lock:
+            for key in [k for k in self._boosters if k[0] not in lineages]:
+                self._bytes -= self._boosters.pop(key)[1]
+
+    def __len__(self) -> int:
+        return len(self._boosters)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+
+# 1 GiB: the first rungs of a big search hold many live boosters at once; beyond this, trials of
+# the next budget start again from scratch (same scores, only slower).
+LIVE = LiveBoosters(budget_bytes=1024**3)
 
 
 class ProcessEnv:
     """The trial environment of a process that runs many trials: folds on the shared pool of
-    ``fold_workers`` threads (1: in the trial's own thread), preprocessed folds cached, live models
-    kept for continued boosting when ``setup.continue_boosting``."""
+    ``fold_workers`` threads (1: in the trial's own thread), preprocessed and binned folds cached,
+    live boosters kept for continued boosting when ``setup.continue_boosting``."""
 
     def __init__(self, fold_workers: int = 1) -> None:
         self.fold_workers = fold_workers
-        self.live = boosting.LIVE
+        self.live = LIVE
 
     def map_folds(self, fn: Callable[[int], R], n: int, threads: int) -> list[R]:
         def limited(i: int) -> R:
@@ -107,7 +198,13 @@ class ProcessEnv:
     ) -> FoldData:
         return cached_fold(setup, i, X, y, train_idx, test_idx)
 
+    def binned_fold(
+        self, setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray,
+        test_idx: np.ndarray, key: lgbm.DatasetKey,
+    ) -> lgbm.BinnedFold:
+        return cached_binned_fold(setup, i, X, y, train_idx, test_idx, key)
 
-def release_live_models() -> None:
-    """Free every live model of continued boosting (the search that needed them is over)."""
-    boosting.LIVE.keep_only([])
+
+def release_live_models(keep: set[str] | None = None) -> None:
+    """Free the live boosters of every configuration not in ``keep`` (None: all of them)."""
+    LIVE.keep_only(keep or set())

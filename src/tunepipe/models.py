@@ -55,10 +55,8 @@ class ModelSpec:
         seeded: Whether the estimator takes ``random_state``.
         threads_param: The estimator's thread-count parameter (None: native pools are capped by
             threadpoolctl around the fit instead).
-        iteration_kwarg: Keyword of predict / predict_proba that limits a boosting model to its
-            first k rounds (None: the model cannot be scored below its fitted size).
-        continuable: Whether a fitted model can be boosted on to more rounds with the same result
-            as a from-scratch fit (``tunepipe.boosting``; LightGBM only).
+        native_boosting: Whether trials train on LightGBM's native API (``tunepipe.lgbm``): each
+            fold binned once, every round scored, boosting continued across budgets.
     """
 
     classifier: Callable[..., BaseEstimator] | None
@@ -70,8 +68,7 @@ class ModelSpec:
     grid: dict[str, dict[str, Any]]
     seeded: bool = True
     threads_param: str | None = None
-    iteration_kwarg: str | None = None
-    continuable: bool = False
+    native_boosting: bool = False
 
 
 # LightGBM: quiet, and deterministic for given data, params and seed (its automatic row/col-wise
@@ -124,7 +121,7 @@ _HGB_SPACE = {
 REGISTRY: dict[str, ModelSpec] = {
     "lightgbm": ModelSpec(
         LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS, _GBDT_SPACE, _GBDT_GRID,
-        threads_param="n_jobs", iteration_kwarg="num_iteration", continuable=True,
+        threads_param="n_jobs", native_boosting=True,
     ),
     "random_forest": ModelSpec(
         RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, _FOREST_GRID,

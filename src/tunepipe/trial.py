@@ -12,17 +12,15 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from lightgbm import LGBMClassifier, LGBMModel
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
 
-from tunepipe import boosting
+from tunepipe import lgbm
 from tunepipe.config import Config, Task
 from tunepipe.data import Prepared
 from tunepipe.models import REGISTRY, build_pipeline, resource_param
@@ -47,17 +45,17 @@ class TrialSetup:
     # Fold fits run on a pool of this many threads shared by all trials of the process (see
     # fold_pool); 1 fits the folds in the trial's own thread. Never changes scores.
     fold_workers: int = 1
-    # Boost a promoted candidate on from its previous rung's live model (tunepipe.boosting).
+    # Boost a promoted configuration on from its previous budget's live boosters (tunepipe.lgbm).
     continue_boosting: bool = False
+    # Stop a LightGBM trial once its mean CV score has not improved for this many rounds.
+    early_stopping: int | None = None
     # The split's fingerprint: names a candidate's live models together with its params.
     data_fingerprint: str = ""
 
     @property
-    def iteration_kwarg(self) -> str | None:
-        """The predict keyword that scores a boosting model at fewer rounds, when that is wanted."""
-        if not (self.score_best_iteration and self.resource == "n_estimators"):
-            return None
-        return REGISTRY[self.kind].iteration_kwarg
+    def native_boosting(self) -> bool:
+        """Whether trials train on LightGBM's native API (:mod:`tunepipe.lgbm`)."""
+        return REGISTRY[self.kind].native_boosting
 
     def pipeline(self, params: dict[str, Any], n_resources: int | None = None) -> Pipeline:
         """Unfitted pipeline for ``params``; ``n_resources`` sets the resource parameter if it is one."""
@@ -82,7 +80,7 @@ class TrialSetup:
 
 def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = "") -> TrialSetup:
     """The trial setup for ``cfg`` on a written split (its task, feature columns and fingerprint)."""
-    continuable = cfg.search.resource == "n_estimators" and REGISTRY[cfg.model.kind].continuable
+    continuable = cfg.search.resource == "n_estimators" and REGISTRY[cfg.model.kind].native_boosting
     return TrialSetup(
         kind=cfg.model.kind,
         task=split.task,
@@ -95,6 +93,7 @@ def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = ""
         categorical=tuple(split.categorical),
         score_best_iteration=cfg.search.score_best_iteration,
         continue_boosting=cfg.execution.continue_boosting and continuable,
+        early_stopping=cfg.search.early_stopping if continuable else None,
         data_fingerprint=fingerprint,
     )
 
@@ -115,64 +114,6 @@ def subsample(train_idx: np.ndarray, y: pd.Series, fraction: float, task: Task, 
         return np.sort(resample(train_idx, replace=False, n_samples=n, random_state=seed))
 
 
-def checkpoints(n_resources: int) -> list[int]:
-    """Round counts at which a boosting trial is scored: about doubling up to ``n_resources`` (last).
-
-    Prediction with k rounds costs k, so doubling keeps all checkpoints together under about
-    twice the cost of scoring the full model once.
-    """
-    n_points = int(np.ceil(np.log2(max(n_resources, 2)))) + 1
-    grid = np.geomspace(1, n_resources, n_points).astype(int)
-    return sorted({int(k) for k in grid if k >= 1} | {n_resources})
-
-
-class FirstRounds:
-    """A fitted boosting estimator seen through its first ``k`` rounds, for a scikit-learn scorer."""
-
-    def __init__(self, model: Any, k: int, kwarg: str) -> None:
-        self._model, self._kw = model, {kwarg: k}
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self._model.classes_
-
-    def __sklearn_tags__(self) -> Any:
-        return self._model.__sklearn_tags__()
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self._model.predict(X, **self._kw)
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self._model.predict_proba(X, **self._kw)
-
-
-class LightGBMFirstRounds(FirstRounds):
-    """:class:`FirstRounds` for LightGBM on rows already converted (``boosting.numeric_view``).
-
-    Asks the booster directly, as the scikit-learn wrapper does (a binary model's probability
-    becomes two columns, classes are the argmax), without the wrapper's per-call checks, which
-    would warn from the fold pool's threads that the rows have no column names.
-    """
-
-    def __init__(self, model: Any, k: int, threads: int) -> None:
-        super().__init__(model, k, "num_iteration")
-        self._k = k
-        # Always the trial's thread count, as the wrapper passes n_jobs: LightGBM keeps its
-        # default thread count in a process-wide variable that every fit and predict sets, and a
-        # predict without num_threads (OpenMP's default) racing with fits at 1 thread in other
-        # fold threads crashed the process once (a segfault, bundled data, 2 workers).
-        self._threads = threads
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        p = self._model.booster_.predict(X, num_iteration=self._k, num_threads=self._threads)
-        return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
-
-    def predict(self, X: Any) -> np.ndarray:
-        if isinstance(self._model, LGBMClassifier):
-            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        return self._model.booster_.predict(X, num_iteration=self._k, num_threads=self._threads)
-
-
 @dataclass
 class FoldData:
     """One fold, preprocessed: the preprocessing step fitted on the fold's training rows only."""
@@ -181,11 +122,6 @@ class FoldData:
     y_train: pd.Series
     X_test: pd.DataFrame
     y_test: pd.Series
-
-    @cached_property
-    def X_test_numeric(self) -> np.ndarray:
-        """The test rows as LightGBM predicts on them, converted once (boosting.numeric_view)."""
-        return boosting.numeric_view(self.X_test)
 
 
 def prepare_fold(
@@ -197,10 +133,27 @@ def prepare_fold(
     return FoldData(X_train, y.iloc[train_idx], prep.transform(X.iloc[test_idx]), y.iloc[test_idx])
 
 
+def bin_fold(setup: TrialSetup, data: FoldData, key: lgbm.DatasetKey) -> lgbm.BinnedFold:
+    """A preprocessed fold binned for LightGBM with Dataset parameters ``key``."""
+    return lgbm.BinnedFold(
+        data.X_train, data.y_train, data.X_test, data.y_test, task=setup.task, key=key, threads=setup.threads
+    )
+
+
+class LiveStore(Protocol):
+    """Live boosters of continued boosting, by (configuration, fold) (:mod:`tunepipe.execution`)."""
+
+    def take(self, key: tuple[str, int]) -> lgbm.LiveBooster | None:
+        """Remove and return the booster stored under ``key`` (None if there is none)."""
+
+    def put(self, key: tuple[str, int], booster: lgbm.LiveBooster) -> None:
+        """Keep ``booster`` for a later trial of the same configuration."""
+
+
 class TrialEnv(Protocol):
     """Where a trial's folds run and what they may reuse (:mod:`tunepipe.execution`)."""
 
-    live: boosting.LiveModels | None
+    live: LiveStore | None
 
     def map_folds(self, fn: Any, n: int, threads: int) -> list[Any]:
         """``[fn(0), ..., fn(n - 1)]``, each call with native thread pools capped at ``threads``."""
@@ -210,19 +163,32 @@ class TrialEnv(Protocol):
     ) -> FoldData:
         """Fold ``i`` preprocessed for ``setup`` (the same data however it is obtained)."""
 
+    def binned_fold(
+        self, setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray,
+        test_idx: np.ndarray, key: lgbm.DatasetKey,
+    ) -> lgbm.BinnedFold:
+        """Fold ``i`` preprocessed and binned for LightGBM (the same bins however it is obtained)."""
+
 
 class SequentialEnv:
     """Folds one after the other in the calling thread, nothing reused between trials."""
 
-    live: boosting.LiveModels | None = None
+    live: LiveStore | None = None
 
     def map_folds(self, fn: Any, n: int, threads: int) -> list[Any]:
-        return [fn(i) for i in range(n)]
+        with thread_limit(threads):
+            return [fn(i) for i in range(n)]
 
     def fold_data(
         self, setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray
     ) -> FoldData:
         return prepare_fold(setup, X, y, train_idx, test_idx)
+
+    def binned_fold(
+        self, setup: TrialSetup, i: int, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray,
+        test_idx: np.ndarray, key: lgbm.DatasetKey,
+    ) -> lgbm.BinnedFold:
+        return bin_fold(setup, prepare_fold(setup, X, y, train_idx, test_idx), key)
 
 
 def evaluate_trial(
@@ -236,87 +202,124 @@ def evaluate_trial(
 ) -> Observation:
     """Fit and score ``trial`` on every fold.
 
-    With ``setup.iteration_kwarg`` (boosting, resource ``n_estimators``), each fold is also scored
-    at fewer rounds, and the trial reports the round count with the best mean CV score (as
-    ``lgb.cv`` with early stopping would): a high learning rate that wins at 10 rounds is then
-    compared at its best size, not punished or rewarded for a budget it does not need.
+    LightGBM trains on its native API (:mod:`tunepipe.lgbm`): each fold binned once, every round
+    scored on the fold's validation rows as it is added. With ``setup.score_best_iteration``
+    (resource ``n_estimators``) the trial reports the round count with the best mean CV score, as
+    ``lgb.cv`` does: a high learning rate that wins at 10 rounds is compared at its best size, not
+    punished or rewarded for a budget it does not need. With ``setup.early_stopping`` the folds
+    train in step and stop once the mean score has not improved for that many rounds.
 
     A fold that raises makes the trial ``failed`` with the error message and NaN scores (as
     scikit-learn's ``error_score=np.nan``); the search goes on.
     """
     env = env or SequentialEnv()
-    scorer = get_scorer(setup.scoring)
-    fraction = trial.budget / n_train if setup.resource == "n_samples" else 1.0
-    kwarg = setup.iteration_kwarg
-    points = checkpoints(trial.budget) if kwarg else [trial.budget]
-    lineage = lineage_key(trial.params, setup) if setup.continue_boosting and env.live is not None else ""
-
-    def fold(i: int) -> tuple[list[float], float, float]:
-        """One fold: (score at each checkpoint, fit seconds, score seconds)."""
-        train_idx, test_idx = folds[i]
-        if fraction < 1.0:
-            train_idx = subsample(train_idx, y, fraction, setup.task, setup.seed)
-        data = env.fold_data(setup, i, X, y, train_idx, test_idx)
-        t0 = time.perf_counter()
-        if lineage:
-            assert env.live is not None
-            model = _fit_or_continue(trial, setup, env.live, (lineage, i), data)
-        else:
-            model = setup.estimator(trial.params, trial.budget).fit(data.X_train, data.y_train)
-        t1 = time.perf_counter()
-        if kwarg:
-            # Each checkpoint costs only its k rounds of prediction, on rows converted once.
-            if isinstance(model, LGBMModel):
-                views: list[Any] = [LightGBMFirstRounds(model, k, setup.threads) for k in points]
-                X_eval: Any = data.X_test_numeric
-            else:
-                views = [FirstRounds(model, k, kwarg) for k in points]
-                X_eval = data.X_test
-            curve = [float(scorer(view, X_eval, data.y_test)) for view in views]
-        else:
-            curve = [float(scorer(model, data.X_test, data.y_test))]
-        return curve, t1 - t0, time.perf_counter() - t1
-
+    train_folds = folds
+    if setup.resource == "n_samples" and trial.budget < n_train:
+        fraction = trial.budget / n_train
+        train_folds = [(subsample(tr, y, fraction, setup.task, setup.seed), te) for tr, te in folds]
     try:
-        done = env.map_folds(fold, len(folds), setup.threads)
+        if setup.native_boosting:
+            return _evaluate_boosted(trial, X, y, train_folds, setup, env)
+        return _evaluate_fitted(trial, X, y, train_folds, setup, env)
     except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
         return Observation(
             trial, tuple(math.nan for _ in folds), status="failed",
             error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
         )
-    table = np.asarray([curve for curve, _, _ in done])  # folds x checkpoints
-    mean = table.mean(axis=0)
-    # argmax takes the first (fewest rounds) of equal means; an all-NaN curve keeps the budget.
-    best = int(np.nanargmax(mean)) if not np.isnan(mean).all() else len(points) - 1
+
+
+def _evaluate_fitted(
+    trial: Trial, X: pd.DataFrame, y: pd.Series, folds: list[tuple[np.ndarray, np.ndarray]],
+    setup: TrialSetup, env: TrialEnv,
+) -> Observation:
+    """Any scikit-learn estimator: fit on each fold's training rows, score its validation rows."""
+    scorer = get_scorer(setup.scoring)
+
+    def fold(i: int) -> tuple[float, float, float]:
+        data = env.fold_data(setup, i, X, y, *folds[i])
+        t0 = time.perf_counter()
+        model = setup.estimator(trial.params, trial.budget).fit(data.X_train, data.y_train)
+        t1 = time.perf_counter()
+        return float(scorer(model, data.X_test, data.y_test)), t1 - t0, time.perf_counter() - t1
+
+    done = env.map_folds(fold, len(folds), setup.threads)
     return Observation(
-        trial,
-        tuple(float(v) for v in table[:, best]),
-        best_budget=points[best] if kwarg else None,
-        fit_times=tuple(fit for _, fit, _ in done),
-        score_times=tuple(score for _, _, score in done),
+        trial, tuple(s for s, _, _ in done),
+        fit_times=tuple(f for _, f, _ in done), score_times=tuple(t for _, _, t in done),
     )
 
 
-def _fit_or_continue(
-    trial: Trial, setup: TrialSetup, live: boosting.LiveModels, key: tuple[str, int], data: FoldData
-) -> Any:
-    """The fold's model at ``trial.budget`` rounds: boosted on from its live model of an earlier
-    rung when there is one, else fitted from scratch (keeping the booster for the next rung).
+def _evaluate_boosted(
+    trial: Trial, X: pd.DataFrame, y: pd.Series, folds: list[tuple[np.ndarray, np.ndarray]],
+    setup: TrialSetup, env: TrialEnv,
+) -> Observation:
+    """LightGBM: boosters on binned folds, advanced in step, scored every round."""
+    estimator = setup.estimator(trial.params, trial.budget)
+    rounds = trial.budget if setup.resource == "n_estimators" else int(estimator.get_params()["n_estimators"])
+    key = lgbm.dataset_params(estimator.get_params())
+    # Continued boosting: the same configuration's boosters of an earlier (smaller) budget.
+    lineage = lineage_key(trial.params, setup) if setup.continue_boosting and env.live is not None else ""
+    boosters: list[lgbm.LiveBooster | None] = [None] * len(folds)
+    seconds = [0.0] * len(folds)
+
+    def advance(i: int, to_rounds: int) -> None:
+        t0 = time.perf_counter()
+        booster = boosters[i]
+        if booster is None:
+            if lineage:
+                assert env.live is not None
+                booster = env.live.take((lineage, i))
+                if booster is not None and booster.rounds > to_rounds:
+                    booster = None  # boosted past this budget already (another search): start over
+            if booster is None:
+                fold = env.binned_fold(setup, i, X, y, *folds[i], key)
+                booster = lgbm.LiveBooster(fold, estimator, setup.scoring)
+            boosters[i] = booster
+        booster.advance(to_rounds)
+        seconds[i] += time.perf_counter() - t0
+
+    patience = setup.early_stopping
+    done = 0
+    while done < rounds:
+        # In step: every fold reaches the same round count before the mean curve is looked at,
+        # so where a trial stops depends only on its scores.
+        target = rounds if patience is None else min(rounds, done + patience)
+        env.map_folds(lambda i: advance(i, target), len(folds), setup.threads)
+        done = target
+        if patience is not None:
+            best, _ = _best_round(boosters, done)
+            if done - best >= patience:
+                break
+    if lineage:
+        assert env.live is not None
+        for i, booster in enumerate(boosters):
+            assert booster is not None
+            env.live.put((lineage, i), booster)
+    if setup.score_best_iteration and setup.resource == "n_estimators":
+        best, scores = _best_round(boosters, done)
+        return Observation(trial, scores, best_budget=best, fit_times=tuple(seconds))
+    curves = [b.curve for b in boosters if b is not None]
+    return Observation(trial, tuple(float(c[done - 1]) for c in curves), fit_times=tuple(seconds))
+
+
+def _best_round(boosters: list[Any], rounds: int) -> tuple[int, tuple[float, ...]]:
+    """The round (1..rounds) with the best mean validation score, and the folds' scores there.
+
+    Rounds not scored on every fold are skipped; of equal means the fewest rounds win; an all-NaN
+    curve (every fold failed to score) keeps the last round.
     """
-    model = live.take(key)
-    if model is not None and boosting.rounds(model) <= trial.budget:
-        boosting.extend(model, trial.budget)
-    else:
-        model = boosting.fit_keeping_booster(setup.estimator(trial.params, trial.budget), data.X_train, data.y_train)
-    live.put(key, model, boosting.size_bytes(*data.X_train.shape))
-    return model
+    table = np.vstack([b.curve[:rounds] for b in boosters])  # folds x rounds
+    mean = table.mean(axis=0)
+    best = int(np.nanargmax(mean)) if not np.isnan(mean).all() else rounds - 1
+    return best + 1, tuple(float(v) for v in table[:, best])
 
 
 def lineage_key(params: dict[str, Any], setup: TrialSetup) -> str:
-    """What names a configuration's live models across rungs: its params on this split and setup."""
+    """What names a configuration's live boosters across budgets: its params on this split and setup."""
     fields = {
         "data": setup.data_fingerprint, "kind": setup.kind, "task": setup.task, "fixed": setup.fixed_params,
-        "seed": setup.seed, "resource": setup.resource, "params": params,
+        "seed": setup.seed, "resource": setup.resource, "threads": setup.threads, "scoring": setup.scoring,
+        "params": params,
     }
     return json.dumps(fields, sort_keys=True, default=repr)
 

@@ -91,7 +91,9 @@ def trial_key(trial: Trial, data_fingerprint: str, setup: TrialSetup) -> str:
         "data": data_fingerprint,
         "kind": setup.kind, "task": setup.task, "fixed": setup.fixed_params, "scoring": setup.scoring,
         "resource": setup.resource, "seed": setup.seed, "numeric": setup.numeric,
-        "categorical": setup.categorical, "iteration": setup.iteration_kwarg,
+        "categorical": setup.categorical,
+        "best_iteration": setup.score_best_iteration and setup.native_boosting and setup.resource == "n_estimators",
+        "early_stopping": setup.early_stopping,
         "params": trial.params, "budget": trial.budget, "code": _installed_code_version(),
     }
     # sort_keys: the key must not depend on the order params.yaml lists the space in.

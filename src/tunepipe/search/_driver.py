@@ -103,6 +103,15 @@ class Search:
         """Nothing pending, and the scheduler has nothing more to run."""
         return not self.history.pending and self.scheduler.next(self.history) is None
 
+    def alive(self) -> dict[int, dict[str, Any]] | None:
+        """Configurations (candidate -> params) that may still run: pending, or promotable later
+        (None: the scheduler cannot tell, any may)."""
+        promotable = self.scheduler.alive(self.history)
+        if promotable is None:
+            return None
+        keep = promotable | {t.candidate for t in self.history.pending}
+        return {c: self._params[c] for c in keep}
+
     @property
     def observations(self) -> list[Observation]:
         """Every observation applied, in trial-number order."""

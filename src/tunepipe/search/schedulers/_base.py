@@ -41,12 +41,28 @@ class Scheduler(ABC):
     def next(self, history: History) -> Slot | None:
         """The next trial to run given ``history``, or None if there is none for now."""
 
+    def alive(self, history: History) -> set[int] | None:
+        """Candidates that may still run at a larger budget (None: any may).
+
+        The flow frees the live boosters of every other configuration (continued boosting keeps
+        them only for a promotion).
+        """
+        return None
+
     @abstractmethod
     def plan(self) -> list[tuple[int, list[int], list[int]]]:
         """The planned shape: per bracket, (bracket, configurations per rung, budget per rung).
 
         For asynchronous schedulers the counts are what a run without failures reaches.
         """
+
+
+def latest_rung(history: History, bracket: int, n_rungs: int) -> set[int]:
+    """The candidates of ``bracket``'s latest rung, if a later rung may promote them."""
+    rungs = [t.rung for t in history.trials if t.bracket == bracket]
+    if not rungs or max(rungs) >= n_rungs - 1:
+        return set()
+    return {t.candidate for t in history.trials_at(bracket, max(rungs))}
 
 
 def keep(n: int, factor: float) -> int:

@@ -23,5 +23,8 @@ class FIFO(Scheduler):
     def next(self, history: History) -> Slot | None:
         return Slot(0, 0, self.budget) if history.n_candidates < self.n_planned else None
 
+    def alive(self, history: History) -> set[int] | None:
+        return set()  # no trial is ever promoted
+
     def plan(self) -> list[tuple[int, list[int], list[int]]]:
         return [(0, [self.n_planned], [self.budget])]

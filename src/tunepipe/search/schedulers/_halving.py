@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tunepipe.results import rank_order
 from tunepipe.search._types import History
-from tunepipe.search.schedulers._base import Scheduler, Slot
+from tunepipe.search.schedulers._base import Scheduler, Slot, latest_rung
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,9 @@ class SuccessiveHalving(Scheduler):
         previous = history.observed_at(0, rung - 1)
         best = rank_order(previous)[: math.ceil(len(previous) / self.factor)]
         return sorted(o.trial.candidate for o in best)
+
+    def alive(self, history: History) -> set[int] | None:
+        return latest_rung(history, 0, len(self.schedule.n_resources))
 
     def plan(self) -> list[tuple[int, list[int], list[int]]]:
         counts = [self.n_planned]

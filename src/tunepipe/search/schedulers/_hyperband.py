@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from tunepipe.results import rank_order
 from tunepipe.search._types import History
-from tunepipe.search.schedulers._base import Scheduler, Slot, geometric_budgets, keep
+from tunepipe.search.schedulers._base import Scheduler, Slot, geometric_budgets, keep, latest_rung
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,9 @@ class Hyperband(Scheduler):
             if waiting:
                 return Slot(s, rung, bracket.budgets[rung], waiting[0])
         return None
+
+    def alive(self, history: History) -> set[int] | None:
+        return set().union(*(latest_rung(history, b.s, len(b.budgets)) for b in self.brackets))
 
     def plan(self) -> list[tuple[int, list[int], list[int]]]:
         return [(b.s, list(b.n_configs), list(b.budgets)) for b in self.brackets]
