@@ -23,6 +23,7 @@ from tunepipe import io, report
 from tunepipe.config import Config
 from tunepipe.errors import SearchError
 from tunepipe.execution import ProcessEnv, release_live_models
+from tunepipe.models import default_values
 from tunepipe.results import Observation, Trial
 from tunepipe.search import Search, make_search, plan_table
 from tunepipe.threads import plan_threads
@@ -116,7 +117,7 @@ def run_search(search: Search, cfg: Config, ref: io.SplitRef, setup: TrialSetup,
     cache_dir = str((Path(root) / cfg.execution.cache_dir).resolve()) if cfg.execution.cache else None
     task = trial_task(cfg)
     n_folds = cfg.cv.n_splits
-    progress = Progress(sum(sum(counts) for _, counts, _ in search.scheduler.plan()))
+    progress = Progress(search.n_planned)
     running: dict[PrefectFuture[Observation], Trial] = {}
     while not search.done:
         told = False
@@ -162,8 +163,10 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     setup = dataclasses.replace(
         make_setup(cfg, split, threads, fingerprint=ref.fingerprint), fold_workers=fold_workers
     )
+    defaults = default_values(cfg.model.kind, split.task, cfg.search.param_names, cfg.model.params)
     search = make_search(
-        cfg.search, seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits, n_classes=split.n_classes
+        cfg.search, seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits,
+        n_classes=split.n_classes, defaults=defaults,
     )
     logger.info(
         "%s on %d training rows (%s, %d folds), %d workers x %d threads (%s)%s",

@@ -148,9 +148,10 @@ STRATEGY_KEYS: dict[str, frozenset[str]] = {
     "tpe": frozenset({"n_candidates", "window"}),
     "bohb": frozenset({"n_candidates", "factor", "min_resources", "window"}),
 }
-COMMON_SEARCH_KEYS = frozenset(
-    {"strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping"}
-)
+COMMON_SEARCH_KEYS = frozenset({
+    "strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
+    "include_defaults",
+})
 # The values Optuna's categorical distribution (TPE) can hold.
 _SCALAR = (type(None), bool, int, float, str)
 
@@ -175,6 +176,9 @@ class SearchConfig(_Section):
     # With resource n_estimators on LightGBM: a trial's folds train in step and stop once the mean
     # CV score has not improved for this many rounds (null: every trial trains its whole budget).
     early_stopping: int | None = None
+    # Trial 0 is the model's default configuration at the largest budget, whatever the strategy:
+    # the winner (the best at the largest budget) then scores at least as well as the defaults.
+    include_defaults: bool = True
     scoring: str = "roc_auc"
     # None: the model kind's default space (see tunepipe.models.REGISTRY), filled in by parse_config.
     # A list of mappings: sub-grids, as GridSearchCV's param_grid (strategy grid only).

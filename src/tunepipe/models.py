@@ -233,6 +233,14 @@ def build_pipeline(
     return Pipeline([("prep", _preprocessor(spec.preprocessing, numeric, categorical)), ("model", cls(**kwargs))])
 
 
+def default_values(kind: str, task: str, names: list[str], fixed: dict[str, Any]) -> dict[str, Any]:
+    """What the estimator uses for each of ``names`` when it is not searched: ``fixed`` (model.params),
+    else tunepipe's defaults for the family, else the estimator's own."""
+    own = estimator_class(kind, task)().get_params()
+    merged = {**own, **REGISTRY[kind].defaults, **fixed}
+    return {name: merged[name] for name in names if name in merged}
+
+
 def resource_param(kind: str, resource: str) -> str | None:
     """The estimator parameter the resource sets (None for ``n_samples``, which subsamples rows)."""
     return REGISTRY[kind].n_estimators_param if resource == "n_estimators" else None

@@ -68,11 +68,12 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
     """``metrics/cv.json``: the winner and the shape of the search.
 
     ``best_n_resources`` is the budget the winner's CV score belongs to (its best number of
-    boosting rounds when trials score below their budget). ``n_candidates`` / ``n_resources`` list
-    trials and budgets per rung; with several brackets, ``brackets`` gives them per bracket.
+    boosting rounds when trials score below their budget). ``defaults_score`` is the CV score of
+    the model's default configuration (trial 0). ``n_candidates`` / ``n_resources`` list the
+    strategy's trials and budgets per rung; with several brackets, ``brackets`` gives them per bracket.
     """
     best = winner(observations)
-    groups = _by_rung(observations)
+    groups = _by_rung([o for o in observations if not o.trial.is_defaults])
     brackets = sorted({b for b, _ in groups}, reverse=True)
     out: dict[str, Any] = {
         "strategy": strategy,
@@ -83,6 +84,9 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
         "best_trial": best.trial.number,
         "best_n_resources": best.scored_budget,
     }
+    defaults = next((o for o in observations if o.trial.is_defaults), None)
+    if defaults is not None:
+        out["defaults_score"] = rounded(defaults.mean_score)
     if len(brackets) == 1:
         (bracket,) = brackets
         rungs = sorted(r for b, r in groups if b == bracket)

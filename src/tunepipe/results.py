@@ -15,6 +15,9 @@ from typing import Any, Literal
 import numpy as np
 
 Status = Literal["ok", "failed", "pruned"]
+# The candidate number (and bracket) of the model's default configuration: outside every
+# scheduler's brackets, so it never changes what a strategy samples or promotes.
+DEFAULTS = -1
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,14 @@ class Trial:
     rung: int = 0
 
     @property
+    def is_defaults(self) -> bool:
+        """Whether this is the model's default configuration, run at the full budget by every search."""
+        return self.candidate == DEFAULTS
+
+    @property
     def label(self) -> str:
-        """Short name for task runs and logs, e.g. ``trial 17 b2 r1``."""
-        return f"trial {self.number} b{self.bracket} r{self.rung}"
+        """Short name for task runs and logs, e.g. ``trial 17 b2 r1`` (``trial 0 defaults``)."""
+        return f"trial {self.number} defaults" if self.is_defaults else f"trial {self.number} b{self.bracket} r{self.rung}"
 
 
 @dataclass(frozen=True)

@@ -28,5 +28,5 @@ def test_tunepipe_run_process_writes_outputs_and_lists_them(tmp_path: Path) -> N
         "data/split", "reports/trials.csv", "reports/progress.csv", "metrics/cv.json", "models/winner.json",
         "models/model.joblib", "models/baseline.joblib", "metrics/test.json", "reports/eval/roc.csv"]
     assert json.loads((tmp_path / "metrics/cv.json").read_text())["n_candidates"] == [3, 1]
-    assert "4/4 trials done" in proc.stderr  # progress lines go to the log (stderr)
+    assert "5/5 trials done" in proc.stderr  # progress lines go to the log (stderr)
     assert "Traceback" not in proc.stderr

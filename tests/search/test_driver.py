@@ -90,3 +90,24 @@ def test_presets_run_their_planned_trials(strategy: str, n_trials: int) -> None:
     observations = drive(search, _objective, workers=2, seed=0)
     assert len(observations) == n_trials == sum(sum(c) for _, c, _ in search.scheduler.plan())
     assert search.best.trial.budget == 90
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_defaults_are_trial_0_at_the_largest_budget_and_change_nothing_else(strategy: str) -> None:
+    defaults = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20}
+    cfg = parse_config(BASE_RAW, [f"search.strategy={strategy}", "search.n_candidates=20", "search.max_resources=90"]
+                       + (["search.space={num_leaves: {choices: [4, 8, 16]}, learning_rate: {choices: [0.05, 0.1]}}"]
+                          if strategy == "grid" else []))
+    with_defaults = make_search(cfg.search, seed=3, n_train=500, n_splits=3, n_classes=2, defaults=defaults)
+    without = make_search(cfg.search.model_copy(update={"include_defaults": False}), seed=3, n_train=500,
+                          n_splits=3, n_classes=2, defaults=defaults)
+    ran = drive(with_defaults, lambda t: 1.0 if t.is_defaults else _objective(t), workers=2, seed=0)
+    first = ran[0].trial
+    assert (first.number, first.label, first.params, first.budget) == (0, "trial 0 defaults", defaults, 90)
+    # The strategy's own trials are those of a search without the defaults, numbered one on
+    # (not for TPE: its draws are seeded by trial number, and the window holds one more trial).
+    others = drive(without, _objective, workers=2, seed=0)
+    assert strategy in ("tpe", "bohb") or [(o.trial.candidate, o.trial.params, o.trial.budget, o.trial.bracket, o.trial.rung) for o in ran[1:]] == [
+        (o.trial.candidate, o.trial.params, o.trial.budget, o.trial.bracket, o.trial.rung) for o in others]
+    assert with_defaults.best.trial.is_defaults  # scored 1.0, above every other trial
+    assert with_defaults.n_planned == without.n_planned + 1

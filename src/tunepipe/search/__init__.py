@@ -19,6 +19,7 @@ bohb       tpe (1/3    hyperband   Falkner, Klein & Hutter, ICML 2018
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tunepipe.config import SearchConfig, ignored_keys
 from tunepipe.errors import ConfigError
@@ -95,12 +96,19 @@ def resolve_resources(search: SearchConfig, *, n_train: int, n_splits: int, n_cl
 
 
 def make_search(
-    search: SearchConfig, *, seed: int, n_train: int, n_splits: int, n_classes: int | None
+    search: SearchConfig,
+    *,
+    seed: int,
+    n_train: int,
+    n_splits: int,
+    n_classes: int | None,
+    defaults: dict[str, Any] | None = None,
 ) -> Search:
     """The search ``search.strategy`` names, its budgets resolved against the data.
 
-    Notes for the run's log (keys the strategy ignores, a small or large grid) are in
-    ``Search.notes``.
+    ``defaults``: the model's default values of the searched parameters; with
+    ``search.include_defaults`` they are trial 0, at the largest budget. Notes for the run's log
+    (keys the strategy ignores, a small or large grid) are in ``Search.notes``.
     """
     resources = resolve_resources(search, n_train=n_train, n_splits=n_splits, n_classes=n_classes)
     notes = [f"search.{key} is set but strategy {search.strategy} does not read it" for key in ignored_keys(search)]
@@ -115,7 +123,7 @@ def make_search(
             notes.append(f"search.space is a grid of {n_candidates} points, each run at full budget; "
                          "consider strategy halving or tpe")
         scheduler = FIFO(n_candidates, resources.max_resources)
-        return _search(sampler, scheduler, None, strategy, notes)
+        return _search(sampler, scheduler, None, search, notes, defaults, resources)
 
     assert isinstance(search.space, dict)  # a list of sub-grids is for grid only (config checks it)
     hyperband = None
@@ -162,7 +170,7 @@ def make_search(
         scheduler = _capped(hyperband, n_planned)
     else:  # pragma: no cover - the config's Literal lists every strategy
         raise ValueError(f"unknown strategy {strategy}")
-    return _search(sampler, scheduler, window, strategy, notes)
+    return _search(sampler, scheduler, window, search, notes, defaults, resources)
 
 
 def _capped(hyperband: Hyperband, n_planned: int) -> Scheduler:
@@ -175,8 +183,14 @@ def _capped(hyperband: Hyperband, n_planned: int) -> Scheduler:
     return hyperband
 
 
-def _search(sampler: Sampler, scheduler: Scheduler, window: int | None, name: str, notes: list[str]) -> Search:
-    return Search(sampler, scheduler, window=window, name=name, notes=notes)
+def _search(
+    sampler: Sampler, scheduler: Scheduler, window: int | None, search: SearchConfig, notes: list[str],
+    defaults: dict[str, Any] | None, resources: Resources,
+) -> Search:
+    return Search(
+        sampler, scheduler, window=window, name=search.strategy, notes=notes,
+        defaults=defaults if search.include_defaults else None, defaults_budget=resources.max_resources,
+    )
 
 
 def plan_table(search: Search) -> list[str]:

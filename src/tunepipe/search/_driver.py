@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunepipe.results import Observation, Trial, winner
+from tunepipe.results import DEFAULTS, Observation, Trial, winner
 from tunepipe.search._types import History
 from tunepipe.search.samplers import Sampler
 from tunepipe.search.schedulers import Scheduler
@@ -30,6 +30,10 @@ class Search:
         name: The strategy's name, for logs and reports.
         notes: Lines for the run's log about how the params were read (keys the strategy does
             not read, a grid's size).
+        defaults: The model's default configuration, asked first (trial 0) at ``defaults_budget``
+            whatever the strategy: the winner, the best at the largest budget, then scores at
+            least as well as the defaults in cross-validation. None: not asked.
+        defaults_budget: The budget of the defaults' trial (the search's largest).
 
     Example:
         >>> while not search.done:                       # doctest: +SKIP
@@ -39,7 +43,15 @@ class Search:
     """
 
     def __init__(
-        self, sampler: Sampler, scheduler: Scheduler, *, window: int | None, name: str, notes: list[str] | None = None
+        self,
+        sampler: Sampler,
+        scheduler: Scheduler,
+        *,
+        window: int | None,
+        name: str,
+        notes: list[str] | None = None,
+        defaults: dict[str, Any] | None = None,
+        defaults_budget: int = 0,
     ) -> None:
         if window is not None and window < 1:
             raise ValueError(f"window is {window}, but must be >= 1 or None")
@@ -52,6 +64,11 @@ class Search:
         self._params: dict[int, dict[str, Any]] = {}
         self._early: dict[int, Observation] = {}
         self._fresh: list[Trial] = []
+        if defaults is not None:
+            self._params[DEFAULTS] = dict(defaults)
+            trial = Trial(0, DEFAULTS, dict(defaults), defaults_budget, bracket=DEFAULTS)
+            self.history.trials.append(trial)
+            self._fresh.append(trial)
 
     def ask(self) -> list[Trial]:
         """Every trial that can start now and has not been handed out (possibly none: then wait
@@ -111,6 +128,12 @@ class Search:
             return None
         keep = promotable | {t.candidate for t in self.history.pending}
         return {c: self._params[c] for c in keep}
+
+    @property
+    def n_planned(self) -> int:
+        """Trials the search plans to run (for asynchronous schedulers, as a run without failures would)."""
+        defaults = sum(t.is_defaults for t in self.history.trials)
+        return defaults + sum(sum(counts) for _, counts, _ in self.scheduler.plan())
 
     @property
     def observations(self) -> list[Observation]:

@@ -31,7 +31,7 @@ class History:
     @property
     def n_candidates(self) -> int:
         """Configurations sampled so far (candidates are numbered from 0 in sampling order)."""
-        return 1 + max((t.candidate for t in self.trials), default=-1)
+        return 1 + max((t.candidate for t in self.trials), default=-1)  # the defaults are -1
 
     def trials_at(self, bracket: int, rung: int) -> list[Trial]:
         """Every trial asked in ``bracket`` / ``rung``, in trial-number order."""

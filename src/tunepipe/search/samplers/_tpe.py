@@ -69,9 +69,12 @@ class TPESampler(Sampler):
         budget = self.model_budget(history)
         if budget is None:
             return self._random.sample(candidate, number, history)
+        # The defaults' trial may lie outside the space (reg_lambda 0 below a log range): TPE's
+        # model is built from the space's own configurations.
         trials = [self._frozen(o.trial.params, o.mean_score if o.status == "ok" else None)
-                  for o in history.observations if o.trial.budget == budget]
-        trials += [self._frozen(t.params, None, running=True) for t in history.pending if t.budget == budget]
+                  for o in history.observations if o.trial.budget == budget and not o.trial.is_defaults]
+        trials += [self._frozen(t.params, None, running=True)
+                   for t in history.pending if t.budget == budget and not t.is_defaults]
         sampler = optuna.samplers.TPESampler(
             seed=int(seeds[1]), n_startup_trials=0, multivariate=True, constant_liar=True
         )
@@ -84,7 +87,7 @@ class TPESampler(Sampler):
     def model_budget(self, history: History) -> int | None:
         """The largest budget with at least ``n_startup`` scored observations (None: none has)."""
         counts: dict[int, int] = {}
-        for o in history.ok():
+        for o in (o for o in history.ok() if not o.trial.is_defaults):
             counts[o.trial.budget] = counts.get(o.trial.budget, 0) + 1
         enough = [b for b, n in counts.items() if n >= self.n_startup]
         return max(enough) if enough else None

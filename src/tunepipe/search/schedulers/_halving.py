@@ -115,7 +115,7 @@ class SuccessiveHalving(Scheduler):
         budgets = self.schedule.n_resources
         if history.n_candidates < self.n_planned:
             return Slot(0, 0, budgets[0])
-        rung = max(t.rung for t in history.trials)
+        rung = max(t.rung for t in history.trials if t.bracket == 0)
         survivors = self._survivors(history, rung)  # of rung - 1 (rung 0: every candidate)
         issued = {t.candidate for t in history.trials_at(0, rung)}
         waiting = [c for c in survivors if c not in issued]
