@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from tests.search.conftest import fresh
-from tunepipe.report import all_failed_message, cv_metrics, progress_table, rounded, summary_markdown, trials_table
+from tunepipe.precision import round_floats, rounded
+from tunepipe.report import all_failed_message, cv_metrics, progress_table, summary_markdown, trials_table
 from tunepipe.results import Observation, Trial
 from tunepipe.search.schedulers import Hyperband, SuccessiveHalving
 from tests.search.conftest import ListSampler
@@ -71,15 +73,16 @@ def test_cv_metrics_count_per_bracket_for_hyperband() -> None:
 @pytest.mark.parametrize(("value", "expected"), [
     (0.12666549392400608, 0.1266654939), (-562.6234567891234, -562.6234568), (0.0, 0.0), (1e-20, 1e-20),
 ])
-def test_scores_are_written_to_ten_significant_digits(value: float, expected: float) -> None:
+def test_floats_are_written_to_ten_significant_digits(value: float, expected: float) -> None:
     assert rounded(value) == expected
-    assert math.isnan(rounded(math.nan))
+    assert round_floats({"a": [value, "x", 3], "b": (value,)}) == {"a": [expected, "x", 3], "b": (expected,)}
+    assert math.isnan(rounded(math.nan)) and rounded(7) == 7
 
 
 def test_progress_never_falls_and_failed_trials_keep_the_best() -> None:
     progress = progress_table(trials_table(_finished(), ["a", "b"]))
     assert progress["trial"].tolist() == list(range(6))
-    assert progress["best_so_far"].tolist() == [0.6, 0.6, 0.85, 0.85, 0.85, 0.85]
+    np.testing.assert_allclose(progress["best_so_far"], [0.6, 0.6, 0.85, 0.85, 0.85, 0.85])
     assert progress["best_so_far"].is_monotonic_increasing
 
 

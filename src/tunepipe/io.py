@@ -24,6 +24,7 @@ import yaml
 
 from tunepipe.data import Prepared, fingerprint, folds_from_plan
 from tunepipe.errors import ConfigError, DataError
+from tunepipe.precision import SIGNIFICANT_DIGITS, round_floats
 from tunepipe.results import Observation, Trial
 
 SPLIT_DIR = Path("data/split")
@@ -155,13 +156,15 @@ def write_files(root: str | Path, writers: dict[Path, Callable[[BinaryIO], Any]]
 
 
 def csv_writer(frame: pd.DataFrame) -> Callable[[BinaryIO], Any]:
-    """A writer for :func:`write_files` that writes ``frame`` as CSV without its index."""
-    return lambda f: f.write(frame.to_csv(index=False).encode())
+    """A writer for :func:`write_files` that writes ``frame`` as CSV without its index, floats at
+    fixed precision (:mod:`tunepipe.precision`)."""
+    return lambda f: f.write(frame.to_csv(index=False, float_format=f"%.{SIGNIFICANT_DIGITS}g").encode())
 
 
 def json_writer(obj: Any) -> Callable[[BinaryIO], Any]:
-    """A writer for :func:`write_files` that writes ``obj`` as indented JSON."""
-    return lambda f: f.write(json.dumps(obj, indent=2, default=_jsonable).encode() + b"\n")
+    """A writer for :func:`write_files` that writes ``obj`` as indented JSON, floats at fixed
+    precision (:mod:`tunepipe.precision`)."""
+    return lambda f: f.write(json.dumps(round_floats(obj), indent=2, default=_jsonable).encode() + b"\n")
 
 
 def joblib_writer(obj: Any) -> Callable[[BinaryIO], Any]:

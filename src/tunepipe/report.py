@@ -1,9 +1,7 @@
 """Turn a search's observations into the output contract: trials table, CV metrics, progress, summary.
 
-Every number written here goes into a DVC-tracked output, so floats are rounded to
-:data:`SCORE_DIGITS` significant digits: a last-bit difference between two machines' CPUs then
-cannot change a file's hash (``git status`` stays clean after reproducing a committed run).
-Timings are execution facts and never written here.
+Timings are execution facts and never written here (they would change a DVC-tracked output's
+hash at every run); io writes floats at fixed precision (:mod:`tunepipe.precision`).
 """
 
 from __future__ import annotations
@@ -16,18 +14,6 @@ import numpy as np
 import pandas as pd
 
 from tunepipe.results import Observation, rank_order, winner
-
-# Significant digits of every score written to a DVC-tracked output: far more than CV noise
-# (about 1e-3 here), far fewer than the ~16 where CPUs may disagree.
-SCORE_DIGITS = 10
-
-
-def rounded(value: float) -> float:
-    """``value`` to :data:`SCORE_DIGITS` significant digits (NaN and 0 as they are)."""
-    if not isinstance(value, float) or not math.isfinite(value) or value == 0.0:
-        return value
-    return round(value, SCORE_DIGITS - 1 - math.floor(math.log10(abs(value))))
-
 
 def trials_table(observations: Sequence[Observation], param_names: list[str]) -> pd.DataFrame:
     """One row per trial, in trial-number order (``reports/trials.csv``).
@@ -45,11 +31,11 @@ def trials_table(observations: Sequence[Observation], param_names: list[str]) ->
             "trial": t.number, "candidate": t.candidate, "bracket": t.bracket, "rung": t.rung, "n_resources": t.budget,
         }
         row |= {f"param_{name}": t.params.get(name) for name in param_names}
-        row |= {f"split{k}_test_score": rounded(s) for k, s in enumerate(o.fold_scores)}
+        row |= {f"split{k}_test_score": s for k, s in enumerate(o.fold_scores)}
         scores = np.asarray(o.fold_scores, dtype=float)
         row["best_n_resources"] = o.scored_budget
-        row["mean_test_score"] = rounded(o.mean_score)
-        row["std_test_score"] = rounded(float(scores.std())) if not math.isnan(o.mean_score) else math.nan
+        row["mean_test_score"] = o.mean_score
+        row["std_test_score"] = float(scores.std()) if not math.isnan(o.mean_score) else math.nan
         row["rank_test_score"] = ranks[t.number]
         row["status"] = o.status
         row["error"] = o.error
@@ -78,7 +64,7 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
     out: dict[str, Any] = {
         "strategy": strategy,
         "scoring": scoring,
-        "best_score": rounded(best.mean_score),
+        "best_score": best.mean_score,
         "best_params": best.trial.params,
         "best_candidate": best.trial.candidate,
         "best_trial": best.trial.number,
@@ -86,7 +72,7 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
     }
     defaults = next((o for o in observations if o.trial.is_defaults), None)
     if defaults is not None:
-        out["defaults_score"] = rounded(defaults.mean_score)
+        out["defaults_score"] = defaults.mean_score
     if len(brackets) == 1:
         (bracket,) = brackets
         rungs = sorted(r for b, r in groups if b == bracket)
