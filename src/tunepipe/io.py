@@ -203,8 +203,9 @@ def _check_unique(names: list[str], where: str) -> None:
     repeated = {name: cols for name, cols in seen.items() if len(cols) > 1}
     if repeated:
         name, cols = next(iter(repeated.items()))
+        numbers = ", ".join(map(str, cols[:-1])) + f" and {cols[-1]}"
         raise DataError(
-            f"{where}, but {len(cols)} columns are named '{name}' (columns {', '.join(map(str, cols))})"
+            f"{where}, but {len(cols)} columns are named '{name}' (columns {numbers})"
             f"{' and other names repeat too' if len(repeated) > 1 else ''}; column names must be unique: rename or remove the copies"
         )
 
