@@ -203,6 +203,8 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]] | None, list[str], str]]
      r"data.path is 'latin.csv', but the file is not UTF-8 text \(byte 0xf6 on line 2\); save it as UTF-8"),
     ("ragged row", "run", _data("ragged.csv", "x1,x2,y\n1,2,a\n1,2,3,b\n"), [],
      r"data.path is 'ragged.csv', but line 3 of the file has 4 fields where the header has 3; fix that line"),
+    ("trailing commas", "run", _data("trailing.csv", "x1,x2,y\n1,2,a,\n3,4,b,\n"), [],
+     r"data.path is 'trailing.csv', but its rows have one field more than the header \(3 names\)"),
     ("duplicate columns", "run", _data("dup.csv", "x1,x1,y\n1,2,a\n3,4,b\n"), [],
      r"data.path is 'dup.csv', but 2 columns are named 'x1' \(columns 1 and 2\); column names must be unique"),
     ("semicolons", "run", _data("semi.csv", "x1;y\n1;a\n"), [], r"the file separates its columns with semicolons, not commas"),

@@ -56,6 +56,8 @@ TWIN_COLUMNS_PARQUET = _twin.getvalue()
         ("latin1.csv", "a,city,y\n1,Z\u00fcrich,0\n2,Bern,1\n".encode("latin-1"), r"^data.path is 'latin1.csv', but the file is not UTF-8 text \(byte 0xfc on line 2\); save it as UTF-8, e.g. pd.read_csv\(path, encoding='cp1252'\).to_csv\(path, index=False\)"),
         ("utf16.csv", "a,y\n1,0\n".encode("utf-16"), r"^data.path is 'utf16.csv', but the file is not UTF-8 text \(byte 0xff on line 1\)"),
         ("ragged.csv", b"a,b,y\n1,2,0\n3,4,5,1\n", r"^data.path is 'ragged.csv', but line 3 of the file has 4 fields where the header has 3; fix that line \(a stray comma\? quote values that contain commas\)$"),
+        ("trailing.csv", b"a,b,y\n1,2,0,\n3,4,1,\n", r"^data.path is 'trailing.csv', but its rows have one field more than the header \(3 names\); add the missing name to the header line, or remove the extra \(trailing\?\) comma from every row$"),
+        ("unnamed.csv", b"a,y\n1,2,0\n", r"^data.path is 'unnamed.csv', but its rows have one field more than the header \(2 names\)"),
         ("twins.csv", b"x,z,x,y\n1,2,3,0\n", r"^data.path is 'twins.csv', but 2 columns are named 'x' \(columns 1 and 3\); column names must be unique: rename or remove the copies$"),
         ("twins.parquet", TWIN_COLUMNS_PARQUET, r"^data.path is 'twins.parquet', but 2 columns are named 'x' \(columns 1 and 2\)"),
         ("semicolons.csv", b"a;b;y\n1;2;0\n", r"^data.path is 'semicolons.csv', but the file separates its columns with semicolons, not commas; save it as comma-separated CSV$"),

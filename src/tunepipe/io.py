@@ -186,6 +186,12 @@ def _read_csv(p: Path, where: str, head: bytes) -> pd.DataFrame:
         raise DataError(f"{where}, but the file is not valid CSV ({str(exc).strip().splitlines()[0]}); fix the file") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{where}, but the file is empty; point data.path at the data, or write the data file again") from None
+    if not df.index.equals(pd.RangeIndex(len(df))):
+        # pandas reads rows that all have one field more than the header as an unnamed index column.
+        raise DataError(
+            f"{where}, but its rows have one field more than the header ({len(df.columns)} names); add the missing "
+            "name to the header line, or remove the extra (trailing?) comma from every row"
+        )
     if len(df.columns) == 1:
         for sep, name in ((";", "semicolons"), ("\t", "tabs")):
             if sep in str(df.columns[0]):
