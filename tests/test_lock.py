@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tunepipe.errors import TunepipeError
 from tunepipe.lock import HOLDER_FILE, LOCK_FILE, ProjectLock, ProjectLocked
 
 HOLD = textwrap.dedent(
@@ -86,3 +87,10 @@ def test_the_lock_lives_under_the_git_ignored_tunepipe_folder(tmp_path: Path) ->
             ".tunepipe", ".tunepipe/lock", ".tunepipe/lock.json"]
     root = Path(__file__).resolve().parents[1]
     assert ".tunepipe/" in (root / ".gitignore").read_text().splitlines()
+
+
+def test_a_project_where_the_lock_cannot_be_created(tmp_path: Path) -> None:
+    (tmp_path / ".tunepipe").write_text("a file where the folder should be")
+    with pytest.raises(TunepipeError, match=r"^the project lock .*\.tunepipe/lock cannot be created \(File exists\); "
+                       r"run in a project folder you can write to$"):
+        ProjectLock(tmp_path).acquire()

@@ -49,11 +49,16 @@ class ProjectLock:
         self._lock = FileLock(self.root / LOCK_FILE, timeout=0)
 
     def acquire(self) -> None:
-        (self.root / LOCK_DIR).mkdir(parents=True, exist_ok=True)
         try:
+            (self.root / LOCK_DIR).mkdir(parents=True, exist_ok=True)
             self._lock.acquire()
         except Timeout:
             raise ProjectLocked(self._held_message()) from None
+        except OSError as exc:
+            raise TunepipeError(
+                f"the project lock {self.root / LOCK_FILE} cannot be created ({exc.strerror}); "
+                "run in a project folder you can write to"
+            ) from None
         self._write_holder()
 
     def release(self) -> None:
