@@ -74,11 +74,19 @@ def test_a_dead_runs_holder_file_is_not_named_as_the_holder(tmp_path: Path, hold
 
 def test_release_then_acquire_in_turn(tmp_path: Path) -> None:
     """Stage commands under `dvc repro` take the lock one after the other in new processes."""
+    code = textwrap.dedent(
+        """
+        import json, os, sys
+        from tunepipe.lock import ProjectLock
+        with ProjectLock(sys.argv[1], ["tunepipe", sys.argv[2]]):
+            held = json.load(open(os.path.join(sys.argv[1], ".tunepipe", "lock.json")))
+            print(held["pid"] == os.getpid(), held["command"])
+        """
+    )
     for stage in ("split", "tune", "train", "evaluate"):
-        code = f"from tunepipe.lock import ProjectLock\nwith ProjectLock({str(tmp_path)!r}, ['tunepipe', '{stage}']): pass"
-        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-    with ProjectLock(tmp_path):
-        pass
+        proc = subprocess.run([sys.executable, "-c", code, str(tmp_path), stage], capture_output=True, text=True, timeout=60)
+        assert proc.stdout == f"True tunepipe {stage}\n", proc.stderr
+    assert not (tmp_path / HOLDER_FILE).exists()
 
 
 def test_the_lock_lives_under_the_git_ignored_tunepipe_folder(tmp_path: Path) -> None:
