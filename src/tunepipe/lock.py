@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import sys
 import time
@@ -80,7 +81,7 @@ class ProjectLock:
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "command": " ".join(self.command),
+            "command": shlex.join(self.command),
             "since": datetime.now().astimezone().isoformat(timespec="seconds"),
         }
         path = self.root / HOLDER_FILE
