@@ -181,10 +181,10 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]] | None, list[str], str]]
      r"model.params.criterion is 'ginni', but RandomForestClassifier / RandomForestRegressor rejects it \(The 'criterion' parameter"),
     # --- params + data: resources against the training rows (400 rows, test_size 0.25: 300)
     ("max resources over training rows", "run", NONE, ["search.resource=n_samples", "search.max_resources=10000000"],
-     r"search.max_resources is 10000000, but the training set has only 300 rows; lower it or leave it unset"),
+     r"search.max_resources is 10000000, but the training set has only 300 rows; lower it or set it to null"),
     ("min resources over training rows", "run", NONE,
      ["search.resource=n_samples", "search.max_resources=null", "search.min_resources=100000"],
-     r"search.min_resources resolves to 100000, but must be <= max_resources \(300\)"),
+     r"search.min_resources is 100000, but must be <= search.max_resources \(300\)"),
     ("scorer of another task", "run", NONE, ["search.scoring=r2"], r"search.scoring is 'r2', but it does not fit data.task binary \(it is a regression metric\)"),
     ("too many folds", "run", NONE, ["cv.n_splits=200"], r"cv.n_splits=200 with data.test_size=0.25 needs at least 268 per class; lower cv.n_splits"),
     # --- the params file and the folder

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import make_frame
 from tunepipe import checks
 from tunepipe.config import parse_config
-from tunepipe.errors import ConfigError, SearchError
+from tunepipe.errors import ConfigError
 
 SPACE_ONLY_LR = "search.space={learning_rate: {low: 0.01, high: 0.3, log: true}}"
 
@@ -116,14 +116,14 @@ N_SAMPLES = ["search.resource=n_samples", "search.space=null"]
     [
         # 400 rows, test_size 0.25: 300 training rows, exactly as the split rounds.
         ([*N_SAMPLES, "search.max_resources=10000000"],
-         r"^search.max_resources is 10000000, but the training set has only 300 rows; lower it or leave it unset \(null\)"),
+         r"^search.max_resources is 10000000, but the training set has only 300 rows; lower it or set it to null"),
         ([*N_SAMPLES, "search.max_resources=301"], r"search.max_resources is 301, but the training set has only 300 rows"),
         ([*N_SAMPLES, "search.max_resources=null", "search.min_resources=100000"],
-         r"^search.min_resources resolves to 100000, but must be <= max_resources \(300\)"),
+         r"^search.min_resources is 100000, but must be <= search.max_resources \(300\)"),
     ],
 )
 def test_resources_are_checked_against_the_training_rows(raw: dict[str, Any], overrides: list[str], match: str) -> None:
-    with pytest.raises(SearchError, match=match):
+    with pytest.raises(ConfigError, match=match):
         _check(raw, overrides)
 
 

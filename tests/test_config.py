@@ -123,7 +123,7 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
         ("model.params", {"num_threads": 4}, r"model.params.num_threads \(LightGBM's alias of n_jobs\) is 4, but tunepipe sets n_jobs"),
         # shapes
         ("search", 5, r"search is 5, but must be a section \(a mapping of keys\); fix search in params.yaml"),
-        ("search.space", [1], r"search.space is \[1\], but must be a mapping of hyperparameter names to distributions, or null"),
+        ("search.space", [1], r"search.space\[0\] is 1, but must be a mapping"),  # a list is sub-grids (strategy grid)
         ("search.space.learning_rate", 0.1, r"search.space.learning_rate is 0.1, but must be a distribution such as \{low: 0.01, high: 0.3, log: true\} or \{choices: \[a, b\]\}"),
         ("model.params", [1], r"model.params is \[1\], but must be a mapping of estimator parameter names to values, e.g. \{max_bin: 63\}"),
         ("data.drop", [1], r"data.drop\[0\] is 1, but input should be a valid string; fix data.drop\[0\] in params.yaml"),
