@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from prefect import Flow, flow
+from prefect import Flow, flow, tags
+from prefect.artifacts import create_markdown_artifact
 from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -18,6 +20,7 @@ from flows.evaluate import evaluate
 from flows.split import split
 from flows.train import train
 from flows.tune import tune
+from tunepipe import report
 from tunepipe.config import Config
 from tunepipe.threads import plan_threads
 
@@ -49,12 +52,26 @@ def pipeline(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     search = searched.result()
     models = sized(train, cfg)(cfg, root=root)
     scored = sized(evaluate, cfg)(cfg, root=root)
+    # The parent run tells the story in the UI: the summary and the top of the leaderboard.
+    summary = create_markdown_artifact(
+        key="tunepipe-run",
+        markdown=report.run_markdown(search["cv"], scored["test"], cfg.search.resource, search["leaderboard"][:5]),
+        description="What ran, what won, and how it scored against the model's defaults",
+    )
     return {
         "cv": search["cv"],
         "test": scored["test"],
         "outputs": [*data["outputs"], *search["outputs"], *models["outputs"], *scored["outputs"]],
-        "artifacts": [*search["artifacts"], *scored["artifacts"]],
+        "artifacts": [*search["artifacts"], *scored["artifacts"], str(summary)],
     }
+
+
+def run_labels(cfg: Config, stage: str | None) -> tuple[str, list[str]]:
+    """A flow run's name and tags, so a user can tell runs apart in the UI: what ran, how, on what."""
+    data = Path(cfg.data.path).name
+    what = f"{cfg.search.strategy} {cfg.model.kind} on {data}"
+    tags = [f"strategy:{cfg.search.strategy}", f"model:{cfg.model.kind}", f"data:{data}"]
+    return (what if stage is None else f"{stage}: {what}"), tags
 
 
 def run(cfg: Config, root: str = ".", stage: str | None = None, **options: Any) -> Any:
@@ -62,5 +79,7 @@ def run(cfg: Config, root: str = ".", stage: str | None = None, **options: Any) 
 
     Extra keyword arguments go to the flow call (e.g. ``return_state=True``).
     """
-    target: Callable[..., Any] = sized(pipeline if stage is None else STAGES[stage], cfg)
-    return target(cfg, root=root, **options)
+    name, labels = run_labels(cfg, stage)
+    target: Callable[..., Any] = sized(pipeline if stage is None else STAGES[stage], cfg).with_options(flow_run_name=name)
+    with tags(*labels):
+        return target(cfg, root=root, **options)

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -209,11 +210,12 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     )
     return {
         "cv": cv, "winner": winner, "outputs": [str(p) for p in paths], "artifacts": [artifact],
+        "leaderboard": report.leaderboard(trials, n=5),
         "trials_run": progress.done - progress.cached, "trials_cached": progress.cached,
     }
 
 
-def _publish_leaderboard(trials: Any) -> str:
+def _publish_leaderboard(trials: pd.DataFrame) -> str:
     """The best trials as a Prefect table artifact (shown in the UI); returns its id."""
     return str(create_table_artifact(
         table=report.leaderboard(trials), key="tunepipe-leaderboard", description="Best trials, largest budget first"

@@ -168,8 +168,9 @@ def summary_text(cv: dict[str, Any], test: dict[str, Any], resource: str, output
         ("", params),
         (f"CV {scoring}", cv_line),
         (f"holdout {scoring}", f"{test['score']:.5f} (defaults {test['baseline_score']:.5f}, {gain:+.5f})"),
-        ("outputs", ", ".join(outputs)),
     ]
+    if outputs:
+        rows.append(("outputs", ", ".join(outputs)))
     width = max(len(k) for k, _ in rows)
     lines = [f"{k:<{width}}  {v}" for k, v in rows]
     if gain <= 0:
@@ -200,3 +201,12 @@ def leaderboard(trials: pd.DataFrame, n: int = 50) -> list[dict[str, Any]]:
         row["status"] = t["status"]
         rows.append(row)
     return rows
+
+
+def run_markdown(cv: dict[str, Any], test: dict[str, Any], resource: str, top: list[dict[str, Any]]) -> str:
+    """The parent flow run's artifact: the summary, then the top of the leaderboard."""
+    lines = ["# tunepipe", "", "```", summary_text(cv, test, resource, []), "```"]
+    if top:
+        lines += ["", "| " + " | ".join(top[0]) + " |", "|" + "---|" * len(top[0])]
+        lines += ["| " + " | ".join("" if v is None else str(v) for v in row.values()) + " |" for row in top]
+    return "\n".join(lines)

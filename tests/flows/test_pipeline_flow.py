@@ -208,8 +208,16 @@ def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: P
         "prepare", f"refit {winner}", "refit defaults", "holdout winner", "holdout defaults", "task plot"}
     assert [(a["key"], a["type"], a["flow_run_id"]) for a in artifacts] == [
         ("tunepipe-leaderboard", "table", str(flow_names["tunepipe-tune"])),
-        ("tunepipe-summary", "markdown", str(flow_names["tunepipe-evaluate"]))]
+        ("tunepipe-summary", "markdown", str(flow_names["tunepipe-evaluate"])),
+        ("tunepipe-run", "markdown", str(flow_run_id))]
     assert f"best CV roc_auc: **{cv['best_score']:.5f}**" in artifacts[1]["data"]
+    # The parent run carries the summary and the top of the leaderboard, and says what ran.
+    assert f"CV roc_auc       {cv['best_score']:.5f}" in artifacts[2]["data"]
+    assert "| rank | score | budget |" in artifacts[2]["data"]
+    with get_client(sync_client=True) as client:
+        parent = client.read_flow_run(flow_run_id)
+    assert parent.name == "halving lightgbm on data.csv"
+    assert {"strategy:halving", "model:lightgbm", "data:data.csv"} <= set(parent.tags)
 
 
 def _artifact(artifact_id: str) -> dict[str, Any]:
