@@ -59,7 +59,7 @@ def test_cv_metrics_describe_the_winner_and_the_search() -> None:
     assert cv == {
         "strategy": "halving", "scoring": "roc_auc", "best_score": 0.8, "best_params": {"a": 2, "b": "x"},
         "best_candidate": 2, "best_trial": 5, "best_n_resources": 8, "n_candidates": [4, 2], "n_resources": [5, 10],
-        "n_trials": 6, "n_failed": 1,
+        "n_trials": 6, "n_failed": 1, "n_pruned": 0,
     }
 
 

@@ -139,13 +139,13 @@ Space = Annotated[
 # scoring, space, resource, max_resources, score_best_iteration). A key set in params.yaml that the
 # strategy does not read is named in the run's log (ignored_keys), never dropped in silence.
 STRATEGY_KEYS: dict[str, frozenset[str]] = {
-    "random": frozenset({"n_candidates"}),
-    "grid": frozenset(),
+    "random": frozenset({"n_candidates", "racing", "window"}),
+    "grid": frozenset({"racing", "window"}),
     "halving": frozenset({"n_candidates", "factor", "min_resources", "aggressive_elimination"}),
     # n_candidates only through min_resources: exhaust (the first bracket halves n_candidates).
     "hyperband": frozenset({"n_candidates", "factor", "min_resources"}),
     "asha": frozenset({"n_candidates", "factor", "min_resources", "window"}),
-    "tpe": frozenset({"n_candidates", "window"}),
+    "tpe": frozenset({"n_candidates", "window", "racing"}),
     "bohb": frozenset({"n_candidates", "factor", "min_resources", "window"}),
 }
 COMMON_SEARCH_KEYS = frozenset({
@@ -179,6 +179,9 @@ class SearchConfig(_Section):
     # Trial 0 is the model's default configuration at the largest budget, whatever the strategy:
     # the winner (the best at the largest budget) then scores at least as well as the defaults.
     include_defaults: bool = True
+    # random, grid, tpe: each trial races the best so far fold by fold and stops after its first
+    # folds if it scores below it on each of them (search/schedulers/_racing.py).
+    racing: bool = False
     scoring: str = "roc_auc"
     # None: the model kind's default space (see tunepipe.models.REGISTRY), filled in by parse_config.
     # A list of mappings: sub-grids, as GridSearchCV's param_grid (strategy grid only).
@@ -285,6 +288,8 @@ class SearchConfig(_Section):
 def ignored_keys(search: SearchConfig) -> list[str]:
     """Keys set in params.yaml (or by -S) that ``search.strategy`` does not read, sorted."""
     read = COMMON_SEARCH_KEYS | STRATEGY_KEYS[search.strategy]
+    if search.strategy in ("random", "grid") and not search.racing:
+        read -= {"window"}  # only racing makes their decisions depend on results as they arrive
     if search.strategy in ("hyperband", "bohb") and search.min_resources != "exhaust":
         read -= {"n_candidates"}
     return sorted(search.model_fields_set - read)

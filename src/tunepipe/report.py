@@ -88,6 +88,7 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
         }
     out["n_trials"] = len(observations)
     out["n_failed"] = sum(o.status == "failed" for o in observations)
+    out["n_pruned"] = sum(o.status == "pruned" for o in observations)
     return out
 
 
@@ -163,7 +164,8 @@ def summary_text(cv: dict[str, Any], test: dict[str, Any], resource: str, output
         cv_line += f" (defaults {cv['defaults_score']:.5f})"
     gain = test["score"] - test["baseline_score"]
     rows = [
-        ("strategy", f"{cv['strategy']}, {cv['n_trials']} trials ({cv['n_failed']} failed)"),
+        ("strategy", f"{cv['strategy']}, {cv['n_trials']} trials ({cv['n_failed']} failed"
+                     + (f", {cv['n_pruned']} stopped by racing)" if cv.get("n_pruned") else ")")),
         ("winner", f"trial {cv['best_trial']} ({who}) at {cv['best_n_resources']} {unit}"),
         ("", params),
         (f"CV {scoring}", cv_line),

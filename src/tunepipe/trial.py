@@ -24,7 +24,7 @@ from tunepipe import lgbm
 from tunepipe.config import Config, Task
 from tunepipe.data import Prepared
 from tunepipe.models import REGISTRY, build_pipeline, resource_param
-from tunepipe.results import Observation, Trial
+from tunepipe.results import RACE_FOLDS, Observation, Trial, loses_race
 from tunepipe.threads import thread_limit
 
 
@@ -228,6 +228,19 @@ def evaluate_trial(
         )
 
 
+def _raced(trial: Trial, n_folds: int) -> tuple[float, ...] | None:
+    """The incumbent's fold scores ``trial`` races against (None: it runs every fold)."""
+    return trial.race if trial.race is not None and n_folds > RACE_FOLDS else None
+
+
+def _pruned(trial: Trial, scores: tuple[float, ...], n_folds: int, best: int | None, seconds: list[float]) -> Observation:
+    """A trial stopped after its first folds: their scores, NaN for the folds it never ran."""
+    return Observation(
+        trial, scores + (math.nan,) * (n_folds - len(scores)), best_budget=best, status="pruned",
+        fit_times=tuple(seconds[: len(scores)]),
+    )
+
+
 def _evaluate_fitted(
     trial: Trial, X: pd.DataFrame, y: pd.Series, folds: list[tuple[np.ndarray, np.ndarray]],
     setup: TrialSetup, env: TrialEnv,
@@ -235,25 +248,34 @@ def _evaluate_fitted(
     """Any scikit-learn estimator: fit on each fold's training rows, score its validation rows."""
     scorer = get_scorer(setup.scoring)
 
-    def fold(i: int) -> tuple[float, float, float]:
+    def fold(i: int) -> tuple[float, float]:
         data = env.fold_data(setup, i, X, y, *folds[i])
         t0 = time.perf_counter()
         model = setup.estimator(trial.params, trial.budget).fit(data.X_train, data.y_train)
-        t1 = time.perf_counter()
-        return float(scorer(model, data.X_test, data.y_test)), t1 - t0, time.perf_counter() - t1
+        return float(scorer(model, data.X_test, data.y_test)), time.perf_counter() - t0
 
-    done = env.map_folds(fold, len(folds), setup.threads)
-    return Observation(
-        trial, tuple(s for s, _, _ in done),
-        fit_times=tuple(f for _, f, _ in done), score_times=tuple(t for _, _, t in done),
-    )
+    race = _raced(trial, len(folds))
+    stages = [range(RACE_FOLDS), range(RACE_FOLDS, len(folds))] if race else [range(len(folds))]
+    done: list[tuple[float, float]] = []
+    for stage in stages:
+        done += env.map_folds(lambda j: fold(stage[j]), len(stage), setup.threads)
+        scores = tuple(score for score, _ in done)
+        if race and len(done) == RACE_FOLDS and loses_race(scores, race):
+            return _pruned(trial, scores, len(folds), None, [t for _, t in done])
+    return Observation(trial, tuple(s for s, _ in done), fit_times=tuple(t for _, t in done))
 
 
 def _evaluate_boosted(
     trial: Trial, X: pd.DataFrame, y: pd.Series, folds: list[tuple[np.ndarray, np.ndarray]],
     setup: TrialSetup, env: TrialEnv,
 ) -> Observation:
-    """LightGBM: boosters on binned folds, advanced in step, scored every round."""
+    """LightGBM: boosters on binned folds, advanced in step, scored every round.
+
+    With a race, folds 0..RACE_FOLDS-1 train first (in step, with early stopping on their own
+    mean); a trial that loses its race stops there. One that goes on trains the other folds to
+    the same round count and then continues exactly as an unraced trial: where it stops and what
+    it scores do not depend on the race.
+    """
     estimator = setup.estimator(trial.params, trial.budget)
     rounds = trial.budget if setup.resource == "n_estimators" else int(estimator.get_params()["n_estimators"])
     key = lgbm.dataset_params(estimator.get_params())
@@ -261,6 +283,8 @@ def _evaluate_boosted(
     lineage = lineage_key(trial.params, setup) if setup.continue_boosting and env.live is not None else ""
     boosters: list[lgbm.LiveBooster | None] = [None] * len(folds)
     seconds = [0.0] * len(folds)
+    patience = setup.early_stopping
+    best_iteration = setup.score_best_iteration and setup.resource == "n_estimators"
 
     def advance(i: int, to_rounds: int) -> None:
         t0 = time.perf_counter()
@@ -278,28 +302,59 @@ def _evaluate_boosted(
         booster.advance(to_rounds)
         seconds[i] += time.perf_counter() - t0
 
-    patience = setup.early_stopping
-    done = 0
-    while done < rounds:
-        # In step: every fold reaches the same round count before the mean curve is looked at,
-        # so where a trial stops depends only on its scores.
-        target = rounds if patience is None else min(rounds, done + patience)
-        env.map_folds(lambda i: advance(i, target), len(folds), setup.threads)
-        done = target
-        if patience is not None:
-            best, _ = _best_round(boosters, done)
-            if done - best >= patience:
+    def advance_all(ids: list[int], to_rounds: int) -> None:
+        env.map_folds(lambda j: advance(ids[j], to_rounds), len(ids), setup.threads)
+
+    def train(ids: list[int], done: int) -> int:
+        """Advance folds ``ids`` in step from ``done`` rounds until early stopping or the budget.
+
+        In step: every fold reaches the same round count before the mean curve is looked at, so
+        where a trial stops depends only on its scores."""
+        while done < rounds:
+            done = rounds if patience is None else min(rounds, done + patience)
+            advance_all(ids, done)
+            if patience is not None and done - _best_round([boosters[i] for i in ids], done)[0] >= patience:
                 break
+        return done
+
+    def scores_at(ids: list[int], done: int) -> tuple[int | None, tuple[float, ...]]:
+        chosen = [boosters[i] for i in ids]
+        if best_iteration:
+            return _best_round(chosen, done)
+        return None, tuple(float(b.curve[done - 1]) for b in chosen if b is not None)
+
+    every = list(range(len(folds)))
+    race = _raced(trial, len(folds))
+    if race is None:
+        done = train(every, 0)
+    else:
+        first = every[:RACE_FOLDS]
+        done = train(first, 0)
+        best, scores = scores_at(first, done)
+        if loses_race(scores, race):
+            return _pruned(trial, scores, len(folds), best, seconds)
+        advance_all(every[RACE_FOLDS:], done)
+        stopped = _first_stop([boosters[i] for i in every], done, patience, rounds)
+        done = stopped if stopped is not None else train(every, done)
     if lineage:
         assert env.live is not None
         for i, booster in enumerate(boosters):
             assert booster is not None
             env.live.put((lineage, i), booster)
-    if setup.score_best_iteration and setup.resource == "n_estimators":
-        best, scores = _best_round(boosters, done)
-        return Observation(trial, scores, best_budget=best, fit_times=tuple(seconds))
-    curves = [b.curve for b in boosters if b is not None]
-    return Observation(trial, tuple(float(c[done - 1]) for c in curves), fit_times=tuple(seconds))
+    best, scores = scores_at(every, done)
+    return Observation(trial, scores, best_budget=best, fit_times=tuple(seconds))
+
+
+def _first_stop(boosters: list[Any], trained: int, patience: int | None, rounds: int) -> int | None:
+    """Where training every fold in step from round 0 would have stopped, if it stops by ``trained``
+    (None: it would go on). Its checks fall at patience, 2 x patience, ... and the budget."""
+    if patience is None:
+        return rounds if trained >= rounds else None
+    checks = list(range(patience, trained + 1, patience)) + ([rounds] if trained >= rounds else [])
+    for check in checks:
+        if check >= rounds or check - _best_round(boosters, check)[0] >= patience:
+            return min(check, rounds)
+    return None
 
 
 def _best_round(boosters: list[Any], rounds: int) -> tuple[int, tuple[float, ...]]:

@@ -30,6 +30,7 @@ from tunepipe.search.schedulers import (
     ASHA,
     FIFO,
     Hyperband,
+    Racing,
     Scheduler,
     SuccessiveHalving,
     exhaust_min_resources,
@@ -50,6 +51,9 @@ __all__ = [
     "smallest_min_resources",
 ]
 
+# Strategies that evaluate every configuration at one budget, where fold-wise racing applies (the
+# bracketed ones compare configurations at smaller budgets instead).
+RACING_STRATEGIES = ("random", "grid", "tpe")
 # BOHB's share of configurations drawn at random (Falkner et al. 2018, rho = 1/3).
 BOHB_RANDOM_FRACTION = 1 / 3
 # A grid with more points than this gets a warning with its size: it runs every point at full budget.
@@ -187,6 +191,10 @@ def _search(
     sampler: Sampler, scheduler: Scheduler, window: int | None, search: SearchConfig, notes: list[str],
     defaults: dict[str, Any] | None, resources: Resources,
 ) -> Search:
+    if search.racing and search.strategy in RACING_STRATEGIES:
+        # Whether a trial is stopped depends on the incumbent when it is asked: that is a decision
+        # from results as they arrive, so the window bounds it as for a model-based sampler.
+        scheduler, window = Racing(scheduler), search.window
     return Search(
         sampler, scheduler, window=window, name=search.strategy, notes=notes,
         defaults=defaults if search.include_defaults else None, defaults_budget=resources.max_resources,

@@ -111,7 +111,9 @@ class Search:
                 self._params[candidate] = self.sampler.sample(candidate, number, history)
             else:
                 candidate = slot.candidate
-            trial = Trial(number, candidate, dict(self._params[candidate]), slot.budget, slot.bracket, slot.rung)
+            trial = Trial(
+                number, candidate, dict(self._params[candidate]), slot.budget, slot.bracket, slot.rung, race=slot.race
+            )
             history.trials.append(trial)
             self._fresh.append(trial)
 

@@ -23,6 +23,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from tunepipe.config import Distribution
+from tunepipe.results import Observation
 from tunepipe.search._types import History
 from tunepipe.search.samplers._base import Sampler
 from tunepipe.search.samplers._random import RandomSampler
@@ -71,10 +72,9 @@ class TPESampler(Sampler):
             return self._random.sample(candidate, number, history)
         # The defaults' trial may lie outside the space (reg_lambda 0 below a log range): TPE's
         # model is built from the space's own configurations.
-        trials = [self._frozen(o.trial.params, o.mean_score if o.status == "ok" else None)
+        trials = [self._frozen(o.trial.params, *_outcome(o))
                   for o in history.observations if o.trial.budget == budget and not o.trial.is_defaults]
-        trials += [self._frozen(t.params, None, running=True)
-                   for t in history.pending if t.budget == budget and not t.is_defaults]
+        trials += [self._frozen(t.params) for t in history.pending if t.budget == budget and not t.is_defaults]
         sampler = optuna.samplers.TPESampler(
             seed=int(seeds[1]), n_startup_trials=0, multivariate=True, constant_liar=True
         )
@@ -92,14 +92,27 @@ class TPESampler(Sampler):
         enough = [b for b, n in counts.items() if n >= self.n_startup]
         return max(enough) if enough else None
 
-    def _frozen(self, params: dict[str, Any], value: float | None, running: bool = False) -> FrozenTrial:
-        """An Optuna trial for ``params``: completed with ``value``, failed (None), or running."""
-        state = TrialState.RUNNING if running else TrialState.COMPLETE if value is not None else TrialState.FAIL
+    def _frozen(
+        self, params: dict[str, Any], state: TrialState = TrialState.RUNNING, value: float | None = None,
+        steps: dict[int, float] | None = None,
+    ) -> FrozenTrial:
+        """An Optuna trial for ``params`` in ``state``, with its value or its intermediate values."""
         inside = {name: _clip(params[name], dist) for name, dist in self._space.items()}
         return create_trial(
-            state=state, value=value if state == TrialState.COMPLETE else None,
-            params=inside, distributions=self._distributions,
+            state=state, value=value, params=inside, distributions=self._distributions, intermediate_values=steps,
         )
+
+
+def _outcome(o: Observation) -> tuple[TrialState, float | None, dict[int, float] | None]:
+    """How Optuna sees an observation: completed with its mean score, failed, or pruned (stopped by
+    fold-wise racing) with the mean of the folds it ran as its last intermediate value, which TPE
+    ranks below every completed trial."""
+    if o.status == "ok":
+        return TrialState.COMPLETE, o.mean_score, None
+    ran = [s for s in o.fold_scores if not math.isnan(s)]
+    if o.status == "pruned" and ran:
+        return TrialState.PRUNED, None, {len(ran): float(np.mean(ran))}
+    return TrialState.FAIL, None, None
 
 
 def _clip(value: Any, dist: Distribution) -> Any:

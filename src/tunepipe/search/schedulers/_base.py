@@ -18,12 +18,14 @@ class Slot:
         rung: Rung within the bracket.
         budget: Resource level.
         candidate: The configuration to promote; None asks the sampler for a new one.
+        race: The incumbent's fold scores the trial races against (fold-wise racing), or None.
     """
 
     bracket: int
     rung: int
     budget: int
     candidate: int | None = None
+    race: tuple[float, ...] | None = None
 
 
 class Scheduler(ABC):
