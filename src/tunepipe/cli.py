@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tunepipe import __version__
 from tunepipe.errors import ConfigError, TunepipeError
 from tunepipe.experiments import TAGS_VARIABLE
 
@@ -43,6 +44,7 @@ SERVER_HELP = "start a Prefect server on this machine (SQLite under PREFECT_HOME
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunepipe", description="Hyperparameter tuning pipeline for tabular ML.")
+    parser.add_argument("--version", action="version", version=f"tunepipe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in [*STAGE_HELP.items(), ("serve", SERVE_HELP)]:
         cmd = sub.add_parser(name, help=text, description=text)
