@@ -39,7 +39,10 @@ def evaluate(cfg: Config, root: str = ".") -> dict[str, Any]:
     test = score_holdout(root, io.MODEL_FILE, cfg, label="winner")
     test["baseline_score"] = score_holdout(root, io.BASELINE_FILE, cfg, label="defaults")["score"]
     name, frame = plot_data(root, cfg)
-    paths = io.write_files(root, {io.TEST_JSON: io.json_writer(test), io.EVAL_DIR / name: io.csv_writer(frame)})
+    # reports/eval/ is replaced whole: another task's plot from an earlier run would look current.
+    paths = io.replace_outputs(
+        root, {io.TEST_JSON: io.json_writer(test), io.EVAL_DIR / name: io.csv_writer(frame)}, folders=[io.EVAL_DIR]
+    )
     summary = create_markdown_artifact(
         markdown=report.summary_markdown(cv, test, cfg.model.kind), key="tunepipe-summary", description="Tuning summary"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -150,6 +151,42 @@ def write_files(root: str | Path, writers: dict[Path, Callable[[BinaryIO], Any]]
     for tmp, path in staged:
         os.replace(tmp, path)
     return [path for _, path in staged]
+
+
+def replace_outputs(
+    root: str | Path, writers: dict[Path, Callable[[BinaryIO], Any]], folders: list[Path]
+) -> list[Path]:
+    """Write a stage's outputs like :func:`write_files`, each of ``folders`` replaced whole.
+
+    A folder holds exactly the files this call writes into it: a file an earlier run left there
+    (another task's plot after the data changed) is gone, so no reader mistakes it for a result
+    of this run. Each folder is written beside itself first and swapped in by two renames after
+    every file was written; a failure before that leaves the previous outputs as they were.
+    """
+    root = Path(root)
+    staged: list[tuple[Path, Path]] = []  # (new folder, final folder)
+    try:
+        for folder in folders:
+            final = root / folder
+            final.parent.mkdir(parents=True, exist_ok=True)
+            new = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+            staged.append((new, final))
+            write_files(new, {rel.relative_to(folder): w for rel, w in writers.items() if rel.is_relative_to(folder)})
+        rest = {rel: w for rel, w in writers.items() if not any(rel.is_relative_to(f) for f in folders)}
+        write_files(root, rest)
+    except BaseException:
+        for new, _ in staged:
+            shutil.rmtree(new, ignore_errors=True)
+        raise
+    for new, final in staged:
+        os.chmod(new, 0o755)  # mkdtemp's 0700 would hide the outputs from other users
+        old = final.with_name(f".{final.name}.old.tmp")
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(new, final)
+        shutil.rmtree(old, ignore_errors=True)
+    return [root / rel for rel in writers]
 
 
 def csv_writer(frame: pd.DataFrame) -> Callable[[BinaryIO], Any]:
