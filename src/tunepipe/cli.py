@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tunepipe import __version__
+from tunepipe import __version__, prefect_home
 from tunepipe.errors import ConfigError, TunepipeError
 from tunepipe.experiments import TAGS_VARIABLE
 
@@ -39,7 +39,10 @@ SERVE_HELP = (
     "serve a deployment of the pipeline on a schedule; each run is `dvc exp run` in the project "
     "(needs PREFECT_API_URL: see `tunepipe server`)"
 )
-SERVER_HELP = "start a Prefect server on this machine (SQLite under PREFECT_HOME, default .prefect/)"
+SERVER_HELP = (
+    "start a Prefect server on this machine (SQLite under PREFECT_HOME, default .prefect/); "
+    "the project's commands use it while it runs"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,7 +74,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _server(host: str, port: int) -> int:
     """Replace this process with ``prefect server start`` (project-local PREFECT_HOME by default)."""
-    os.environ.setdefault("PREFECT_HOME", str(Path(".prefect").resolve()))
+    home = prefect_home.server_home(".", dict(os.environ))
+    os.environ["PREFECT_HOME"] = str(home)
+    # The project's commands find this server (and use it instead of starting their own).
+    prefect_home.record_server(home, prefect_home.local_url(host, port), os.getpid())
     prefect = Path(sys.executable).with_name("prefect")
     print(
         f"Prefect server on http://{host}:{port} (data in {os.environ['PREFECT_HOME']}). In other shells:\n"
@@ -148,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_and_check(args.params, args.overrides, args.root, "run" if args.command == "serve" else args.command)
         if args.command == "serve":
             return _serve(args)
+        # Before Prefect is imported: the project's Prefect home and server, from any working directory.
+        prefect_home.use_project_server(args.root)
     except TunepipeError as exc:
         print(f"tunepipe: error: {exc}", file=sys.stderr)
         return 2
