@@ -44,6 +44,8 @@ SERVER_HELP = (
     "the project's commands use it while it runs"
 )
 
+PREDICT_HELP = "predict new rows with the refit winner (models/model.joblib): one row out per row in, in order"
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunepipe", description="Hyperparameter tuning pipeline for tabular ML.")
@@ -66,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         "--overlap", choices=["skip", "queue"], default="skip",
         help="a run due while another runs: skip it (cancelled, default) or queue it until the other ends",
     )
+    predict = sub.add_parser("predict", help=PREDICT_HELP, description=PREDICT_HELP)
+    predict.add_argument("data", help="rows to predict: a .csv or .parquet file with the training data's columns")
+    predict.add_argument("-o", "--output", default="predictions.csv", help="CSV to write, - for standard output (default: predictions.csv)")
+    predict.add_argument("--proba", action="store_true", help="add a proba_<class> column per class (classification)")
+    predict.add_argument("--root", default=".", help="project folder holding models/model.joblib (default: .)")
     server = sub.add_parser("server", help=SERVER_HELP, description=SERVER_HELP)
     server.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     server.add_argument("--port", type=int, default=4200, help="port (default: 4200)")
@@ -86,6 +93,20 @@ def _server(host: str, port: int) -> int:
     )
     os.execv(prefect, [str(prefect), "server", "start", "--host", host, "--port", str(port)])
     return 0  # not reached
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """Predict ``args.data`` with the project's model; bad input raises before anything is written."""
+    from tunepipe import io, provenance  # noqa: PLC0415
+    from tunepipe.predict import predict_frame  # noqa: PLC0415
+
+    model = io.load_model(args.root, io.MODEL_FILE)
+    out = predict_frame(model, io.read_new_data(args.data), args.proba, source=args.data)
+    io.write_predictions(out, args.output)
+    about = provenance.describe(io.read_model_record(args.root), io.file_sha256(Path(args.root) / io.MODEL_FILE))
+    where = "standard output" if args.output == "-" else args.output
+    print(f"tunepipe: {len(out)} predictions to {where}; model {io.MODEL_FILE}: {about}", file=sys.stderr)
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -149,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if args.command == "server":
         return _server(args.host, args.port)
+    if args.command == "predict":
+        try:
+            return _predict(args)
+        except TunepipeError as exc:
+            print(f"tunepipe: error: {exc}", file=sys.stderr)
+            return 2
     try:
         # serve: the pipeline's checks on the params as the deployment will run them.
         cfg = load_and_check(args.params, args.overrides, args.root, "run" if args.command == "serve" else args.command)

@@ -9,6 +9,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,6 +37,8 @@ MODEL_FILE = Path("models/model.joblib")
 BASELINE_FILE = Path("models/baseline.joblib")
 TEST_JSON = Path("metrics/test.json")
 EVAL_DIR = Path("reports/eval")
+# Which run produced MODEL_FILE: written by the train stage, not a DVC output (provenance.py says why).
+MODEL_RECORD = Path("models/model.json")
 
 
 def read_params(path: str | Path) -> Any:
@@ -248,3 +252,68 @@ def _write_temp(path: Path, write: Any) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return tmp
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# What a commit alone does not say about a run: uncommitted changes to these (relative to the project).
+RUN_INPUTS = ("params.yaml", "dvc.yaml", "src", "flows")
+
+
+def run_context(root: str | Path) -> dict[str, Any]:
+    """Where a run happens: its git commit, whether params or code differ from it, the DVC experiment."""
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    changes = git("status", "--porcelain", "--untracked-files=no", "--", *RUN_INPUTS) if commit else None
+    return {
+        "git_commit": commit,
+        "git_dirty": bool(changes) if changes is not None else None,
+        "dvc_experiment": os.environ.get("DVC_EXP_NAME"),
+    }
+
+
+def read_model_record(root: str | Path) -> dict[str, Any] | None:
+    """The provenance record beside the model, or None if there is none (or it is unreadable)."""
+    try:
+        return json.loads((Path(root) / MODEL_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def read_new_data(path: str | Path) -> pd.DataFrame:
+    """Rows to predict (``tunepipe predict``): ``.csv`` or ``.parquet`` / ``.pq``."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"the data to predict, '{path}', does not exist ({p.resolve()}); give the path of a .csv or .parquet file")
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".txt", ".parquet", ".pq"):
+        raise DataError(f"the data to predict, '{path}', must end in .csv or .parquet; convert the file or rename it")
+    try:
+        return pd.read_parquet(p) if suffix in (".parquet", ".pq") else pd.read_csv(p)
+    except Exception as exc:  # noqa: BLE001 - pandas and pyarrow raise many types for a bad file
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"the data to predict, '{path}', cannot be read as {suffix[1:]} ({detail}); check the file") from None
+
+
+def write_predictions(frame: pd.DataFrame, output: str) -> None:
+    """Write predictions as CSV to ``output`` (atomically), or to standard output for ``-``."""
+    if output == "-":
+        frame.to_csv(sys.stdout, index=False)
+        return
+    out = Path(output)
+    if not out.parent.is_dir():
+        raise DataError(f"-o is '{output}', but its folder {out.parent.resolve()} does not exist; create it or pick another path")
+    write_files(out.parent, {Path(out.name): csv_writer(frame)})
