@@ -19,7 +19,7 @@ from prefect.logging import get_run_logger
 from prefect.states import Failed, State
 
 from flows import runners
-from tunepipe import io, report, trial
+from tunepipe import importance, io, report, trial
 from tunepipe.config import Config
 from tunepipe.errors import SearchError
 from tunepipe.search import Candidate, TrialResult, make_strategy, resolve_max_resources
@@ -181,6 +181,10 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         "n_resources": best.best_resources or resolve_max_resources(cfg.search, len(split.train)),
     }
     paths = io.write_search_outputs(root, trials, report.progress_table(trials), cv, winner)
+    paths += io.write_importance(
+        root, importance.param_importances(trials, cfg.search.space, cfg.base.seed),
+        importance.parallel_coordinates(trials, cfg.search.space),
+    )
     artifact = _publish_leaderboard(trials)
     logger.info(
         "best CV %s %.5f (%s) at %d resources. Outputs: %s",

@@ -31,6 +31,8 @@ SPLIT_DIR = Path("data/split")
 # Where each stage writes; dvc.yaml names the same paths (tests/dvc checks that they agree).
 TRIALS_CSV = Path("reports/trials.csv")
 PROGRESS_CSV = Path("reports/progress.csv")
+IMPORTANCE_CSV = Path("reports/importance.csv")
+PARALLEL_CSV = Path("reports/parallel.csv")
 CV_JSON = Path("metrics/cv.json")
 WINNER_JSON = Path("models/winner.json")
 MODEL_FILE = Path("models/model.joblib")
@@ -218,6 +220,11 @@ def write_search_outputs(
         CV_JSON: json_writer(cv),
         WINNER_JSON: json_writer(winner),
     })
+
+
+def write_importance(root: str | Path, importance: pd.DataFrame, parallel: pd.DataFrame) -> list[Path]:
+    """The tune stage's hyperparameter importance and parallel-coordinates data (tunepipe.importance)."""
+    return write_files(root, {IMPORTANCE_CSV: csv_writer(importance), PARALLEL_CSV: csv_writer(parallel)})
 
 
 def read_json(root: str | Path, rel: Path, stage: str) -> Any:
