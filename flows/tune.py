@@ -1,7 +1,7 @@
-"""The tune stage: the strategy loop of CV trial tasks on the written split.
+"""The tune stage: the search's ask / tell loop, each trial a task, on the written split.
 
-This module only wires tasks; each ``@task`` wraps one core call and adds name, retries and
-caching behaviour. Trial tasks receive a :class:`~tunepipe.io.SplitRef`, never a DataFrame.
+This module only wires tasks; each ``@task`` wraps one core call and adds name, retries and a
+timeout. Trial tasks receive a :class:`~tunepipe.io.SplitRef`, never a DataFrame.
 """
 
 from __future__ import annotations
@@ -11,34 +11,37 @@ import math
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task, unmapped
+from prefect import flow, task
 from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE, CachePolicy
+from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 from prefect.logging import get_run_logger
 from prefect.states import Failed, State
 
 from flows import runners
-from tunepipe import importance, io, report, trial
+from tunepipe import importance, io, report
 from tunepipe.config import Config
 from tunepipe.errors import SearchError
-from tunepipe.search import Candidate, TrialResult, make_strategy, resolve_max_resources
-from tunepipe.space import sample_candidates
+from tunepipe.execution import ProcessEnv, release_live_models
+from tunepipe.models import default_values
+from tunepipe.results import Observation, Trial
+from tunepipe.search import Search, make_search, plan_table
 from tunepipe.threads import plan_threads
+from tunepipe.trial import TrialSetup, evaluate_trial, lineage_key, make_setup, refit_budget
+from tunepipe.trialcache import trial_key
 
 
-@task(name="trial", task_run_name="trial {candidate.label}", cache_policy=NO_CACHE)
-def run_trial(candidate: Candidate, ref: io.SplitRef, setup: trial.TrialSetup) -> TrialResult:
-    """Cross-validate one candidate at one resource level."""
+@task(name="trial", task_run_name="{trial.label}", cache_policy=NO_CACHE, persist_result=False)
+def run_trial(trial: Trial, ref: io.SplitRef, setup: TrialSetup, cache_dir: str | None) -> Observation:
+    """Cross-validate one configuration at one budget; store the observation in the trial cache."""
     split = io.load_split(ref)
-    return trial.evaluate_candidate(
-        candidate, split.X_train, split.y_train, io.load_folds(ref), setup, len(split.train)
+    observation = evaluate_trial(
+        trial, split.X_train, split.y_train, io.load_folds(ref), setup, len(split.train),
+        env=ProcessEnv(setup.fold_workers),
     )
-
-
-def _cached_key(context: Any, parameters: dict[str, Any]) -> str:
-    """Prefect cache key of a trial task: the core's trial key (no hashing of data on each call)."""
-    return trial.trial_key(parameters["candidate"], parameters["ref"].fingerprint, parameters["setup"])
+    if cache_dir is not None:
+        io.write_trial_result(cache_dir, trial_key(trial, ref.fingerprint, setup), observation)
+    return observation
 
 
 def _is_transient(task: Any, task_run: Any, state: State) -> bool:
@@ -55,69 +58,95 @@ def _is_transient(task: Any, task_run: Any, state: State) -> bool:
     return True
 
 
-def trial_task(cfg: Config, root: str) -> Any:
-    """The trial task with ``execution``'s timeout and retries, and the trial cache when ``execution.cache``.
-
-    The cache is Prefect's own: the key names a result file under ``execution.cache_dir``; a
-    finished trial's result is written when it completes, so a killed run loses only the trials
-    that were running.
-    """
+def trial_task(cfg: Config) -> Any:
+    """The trial task with ``execution``'s timeout and retries."""
     ex = cfg.execution
-    task = run_trial.with_options(
+    return run_trial.with_options(
         timeout_seconds=ex.trial_timeout, retries=ex.trial_retries,
         retry_delay_seconds=ex.trial_retry_delay, retry_condition_fn=_is_transient,
     )
-    if not ex.cache:
-        return task
-    # A Path is a local folder to Prefect (no storage block to register on the server).
-    storage = (Path(root) / ex.cache_dir).resolve()
-    # As a cache policy (not cache_key_fn), so it replaces the task's NO_CACHE without a warning.
-    policy = CachePolicy.from_cache_key_fn(_cached_key)
-    return task.with_options(cache_policy=policy, persist_result=True, result_storage=storage)
 
 
-def _outcome(future: PrefectFuture[TrialResult], candidate: Candidate, n_folds: int) -> TrialResult:
-    """The future's trial result, or a failed trial when the task itself failed (a timeout, or
+def _outcome(future: PrefectFuture[Observation], trial: Trial, n_folds: int) -> Observation:
+    """The future's observation, or a failed trial when the task itself failed (a timeout, or
     retries used up): the search goes on without it, as with a model error."""
     try:
         value = future.result(raise_on_failure=False)
     except Exception as exc:  # noqa: BLE001 - a crashed worker's future raises even without raise_on_failure
         value = exc
-    if isinstance(value, TrialResult):
-        # A cached result may come from another candidate id or rung with the same params and resource.
-        return dataclasses.replace(value, candidate=candidate)
+    if isinstance(value, Observation):
+        return value
     text = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else f"{future.state.name}: {future.state.message}"
-    return TrialResult(candidate, (math.nan,) * n_folds, status="failed", error=text.strip().splitlines()[0][:500])
+    return Observation(trial, (math.nan,) * n_folds, status="failed", error=text.strip().splitlines()[0][:500])
 
 
-def _collect(
-    futures: list[PrefectFuture[TrialResult]], batch: list[Candidate], n_rungs: int, n_folds: int
-) -> tuple[list[TrialResult], int]:
-    """Wait for a rung's trials, logging progress (done / total, best so far) as they finish.
+class Progress:
+    """Logs the search's progress about ten times: trials done, from the cache, failed, best so far."""
 
-    Returns the results, each carrying its own candidate, and how many came from the cache.
-    """
-    logger = get_run_logger()
-    rung, n_resources = batch[0].rung, batch[0].n_resources
-    candidate_of = {future: candidate for future, candidate in zip(futures, batch)}
-    results: list[TrialResult] = []
-    best: TrialResult | None = None
-    n_cached = 0
-    step = max(1, len(futures) // 10)
-    for done, future in enumerate(as_completed(futures), start=1):
-        result = _outcome(future, candidate_of[future], n_folds)
-        n_cached += int(future.state.name == "Cached")
-        results.append(result)
-        if not math.isnan(result.mean_score) and (best is None or result.mean_score > best.mean_score):
-            best = result
-        if done % step == 0 or done == len(futures):
-            best_text = f"{best.mean_score:.5f} ({best.candidate.label})" if best else "n/a"
-            failed = sum(r.status == "failed" for r in results)
-            logger.info(
-                "rung %d/%d (resource %d): %d/%d trials done (%d from the trial cache), %d failed, best so far %s",
-                rung + 1, n_rungs, n_resources, done, len(futures), n_cached, failed, best_text,
+    def __init__(self, n_planned: int) -> None:
+        self.n_planned = n_planned
+        self.step = max(1, n_planned // 10)
+        self.done = self.cached = self.failed = 0
+        self.best: Observation | None = None
+
+    def record(self, observation: Observation, cached: bool) -> None:
+        self.done += 1
+        self.cached += cached
+        self.failed += observation.status == "failed"
+        score = observation.mean_score
+        if not math.isnan(score) and (self.best is None or score > self.best.mean_score):
+            self.best = observation
+        if self.done % self.step == 0 or self.done == self.n_planned:
+            best = "n/a"
+            if self.best is not None:
+                t = self.best.trial
+                at = f", at its best round count {self.best.best_budget} of {t.budget}" if self.best.best_budget else ""
+                best = f"{self.best.mean_score:.5f} ({t.label}, budget {t.budget}{at})"
+            get_run_logger().info(
+                "%d/%d trials done (%d from the trial cache, %d failed); best so far %s",
+                self.done, self.n_planned, self.cached, self.failed, best,
             )
-    return results, n_cached
+
+
+def run_search(search: Search, cfg: Config, ref: io.SplitRef, setup: TrialSetup, root: str) -> Progress:
+    """The ask / tell loop: cached trials are told at once, the others run as tasks.
+
+    Observations may finish in any order; the search applies them in trial-number order, so
+    what it asks next never depends on which task finished first.
+    """
+    cache_dir = str((Path(root) / cfg.execution.cache_dir).resolve()) if cfg.execution.cache else None
+    task = trial_task(cfg)
+    n_folds = cfg.cv.n_splits
+    progress = Progress(search.n_planned)
+    running: dict[PrefectFuture[Observation], Trial] = {}
+    while not search.done:
+        told = False
+        for asked in search.ask():
+            hit = io.read_trial_result(cache_dir, trial_key(asked, ref.fingerprint, setup), asked) if cache_dir else None
+            if hit is not None:
+                search.tell(hit)
+                progress.record(hit, cached=True)
+                told = True
+            else:
+                running[task.submit(asked, ref, setup, cache_dir)] = asked
+        if told:
+            continue  # a cached observation may let the search ask more right away
+        if not running:
+            raise RuntimeError("the search waits for an observation, but no trial is running")
+        finished = next(as_completed(list(running)))
+        observation = _outcome(finished, running.pop(finished), n_folds)
+        search.tell(observation)
+        progress.record(observation, cached=False)
+        _release_dropped(search, setup)
+    return progress
+
+
+def _release_dropped(search: Search, setup: TrialSetup) -> None:
+    """Free the live boosters of configurations the search will not run again (this process's:
+    with the thread runner, every trial's)."""
+    alive = search.alive()
+    if setup.continue_boosting and alive is not None:
+        release_live_models({lineage_key(params, setup) for params in alive.values()})
 
 
 @flow(name="tunepipe-tune")
@@ -128,57 +157,48 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     split = io.load_split(ref)
     workers, threads = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)
     # With threads, trials hand their folds to one pool of `workers` threads: the unit of work is a
-    # fold, so no core idles at the end of a rung (trial.fold_pool). Fits stay at `threads` threads
-    # each. A worker process (processes, Dask) runs one trial at a time, its folds in turn.
+    # fold, so no core idles at the end of a rung (execution.fold_pool). Fits stay at `threads`
+    # threads each. A worker process (processes, Dask) runs one trial at a time, its folds in turn.
     fold_workers = workers if cfg.execution.runner == "threads" else 1
     setup = dataclasses.replace(
-        trial.make_setup(cfg, split, threads, fingerprint=ref.fingerprint), fold_workers=fold_workers
+        make_setup(cfg, split, threads, fingerprint=ref.fingerprint), fold_workers=fold_workers
     )
-    candidates = sample_candidates(cfg.search.space, cfg.search.n_candidates, cfg.base.seed)
-    if len(candidates) < cfg.search.n_candidates:
-        logger.warning(
-            "search.space has only %d distinct points (all choices), so %d candidates instead of %d",
-            len(candidates), len(candidates), cfg.search.n_candidates,
-        )
-    strategy = make_strategy(
-        cfg.search, candidates, n_train=len(split.train), n_splits=cfg.cv.n_splits, n_classes=split.n_classes
+    defaults = default_values(cfg.model.kind, split.task, cfg.search.param_names, cfg.model.params)
+    search = make_search(
+        cfg.search, seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits,
+        n_classes=split.n_classes, defaults=defaults,
     )
-    n_rungs = strategy.n_planned_rungs
     logger.info(
-        "%s on %d training rows (%s, %d folds), %d candidates, %d rungs, %d workers x %d threads (%s)",
-        cfg.search.strategy, len(split.train), split.task, cfg.cv.n_splits, len(candidates), n_rungs, workers, threads,
-        cfg.execution.runner,
+        "%s on %d training rows (%s, %d folds), %d workers x %d threads (%s)%s",
+        search.name, len(split.train), split.task, cfg.cv.n_splits, workers, threads, cfg.execution.runner,
+        f", window {search.window}" if search.window else "",
     )
+    for line in plan_table(search) + search.notes:
+        logger.info("%s", line)
     if cfg.execution.runner == "dask":
         runners.ship_split(ref)
 
-    task = trial_task(cfg, root)
-    n_cached = n_run = 0
-    while (batch := strategy.ask()) is not None:
-        # Live models (continued boosting) of candidates the search dropped are no longer needed.
-        trial.release_live_models(batch, setup)
-        futures = task.map(batch, unmapped(ref), unmapped(setup))
-        results, cached = _collect(list(futures), batch, n_rungs, cfg.cv.n_splits)
-        strategy.tell(results)
-        n_cached, n_run = n_cached + cached, n_run + len(results) - cached
-    trial.release_live_models([], setup)
-    logger.info("%d trials evaluated, %d taken from the trial cache", n_run, n_cached)
+    try:
+        progress = run_search(search, cfg, ref, setup, root)
+    finally:
+        release_live_models()
+    logger.info("%d trials evaluated, %d taken from the trial cache", progress.done - progress.cached, progress.cached)
 
-    best = strategy.best
+    best = search.best
     if math.isnan(best.mean_score):
         # A Failed state with the error as data: the run fails with this one message, and callers
         # still get the SearchError raised, without Prefect logging a traceback for it.
-        error = SearchError(report.all_failed_message(strategy.rungs[-1].results))
+        error = SearchError(report.all_failed_message(search.observations))
         return Failed(message=str(error), data=error)
 
-    trials = report.trials_table(strategy, sorted(cfg.search.space))
-    cv = report.cv_metrics(strategy, cfg.search.scoring)
+    trials = report.trials_table(search.observations, cfg.search.param_names)
+    cv = report.cv_metrics(search.observations, cfg.search.scoring, search.name)
     winner = {
-        "candidate": best.candidate.id,
-        "label": best.candidate.label,
-        "params": best.candidate.params,
-        # Refit at the winner's best round count when trials scored below their budget, else at the maximum.
-        "n_resources": best.best_resources or resolve_max_resources(cfg.search, len(split.train)),
+        "candidate": best.trial.candidate,
+        "trial": best.trial.number,
+        "label": best.trial.label,
+        "params": best.trial.params,
+        "n_resources": refit_budget(best, cfg.search.resource),
     }
     paths = io.write_search_outputs(root, trials, report.progress_table(trials), cv, winner)
     paths += io.write_importance(
@@ -186,19 +206,19 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         importance.parallel_coordinates(trials, cfg.search.space),
     )
     artifact = _publish_leaderboard(trials)
+    budget = f" at {winner['n_resources']} {cfg.search.resource}" if winner["n_resources"] else ""
     logger.info(
-        "best CV %s %.5f (%s) at %d resources. Outputs: %s",
-        cfg.search.scoring, cv["best_score"], best.candidate.label, winner["n_resources"],
-        ", ".join(str(p) for p in paths),
+        "best CV %s %.5f (%s)%s. Outputs: %s",
+        cfg.search.scoring, cv["best_score"], best.trial.label, budget, ", ".join(str(p) for p in paths),
     )
     return {
         "cv": cv, "winner": winner, "outputs": [str(p) for p in paths], "artifacts": [artifact],
-        "trials_run": n_run, "trials_cached": n_cached,
+        "trials_run": progress.done - progress.cached, "trials_cached": progress.cached,
     }
 
 
 def _publish_leaderboard(trials: Any) -> str:
     """The best trials as a Prefect table artifact (shown in the UI); returns its id."""
-    top = trials.sort_values(["rung", "rank_test_score"], ascending=[False, True]).head(50)
+    top = trials.sort_values(["n_resources", "mean_test_score"], ascending=[False, False]).head(50)
     rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in top.to_dict("records")]
-    return str(create_table_artifact(table=rows, key="tunepipe-leaderboard", description="Best trials, last rung first"))
+    return str(create_table_artifact(table=rows, key="tunepipe-leaderboard", description="Best trials, largest budget first"))

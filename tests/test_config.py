@@ -75,7 +75,8 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
         ("cv.n_splits", "five", r"cv.n_splits is 'five', but input should be a valid integer"),
         ("cv.shuffle", "yes", r"cv.shuffle is 'yes', but input should be a valid boolean"),
         ("search.n_candidates", 2.5, r"search.n_candidates is 2.5, but input should be a valid integer"),
-        ("search.strategy", "grid", r"search.strategy is 'grid', but input should be 'random' or 'halving'"),
+        ("search.strategy", "hyperopt", r"search.strategy is 'hyperopt', but input should be 'random', 'grid', 'halving', "
+         r"'hyperband', 'asha', 'tpe' or 'bohb'"),
         ("search.min_resources", "least", r"search.min_resources is 'least', but input should be a valid integer or input should be 'smallest' or 'exhaust'"),
         ("data.drop", "row_id", r"data.drop is 'row_id', but input should be a valid list"),
         # rules

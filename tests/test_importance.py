@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tunepipe.config import Distribution
-from tunepipe.importance import IMPORTANCE_COLUMNS, budget_trials, parallel_coordinates, param_importances
+from tunepipe.importance import IMPORTANCE_COLUMNS, budget_trials, parallel_coordinates, param_importances, tuned
 
 SPACE = {
     "learning_rate": Distribution(low=0.01, high=0.3, log=True),
@@ -43,7 +43,7 @@ def _trials(n_per_budget: dict[int, int], seed: int = 0) -> pd.DataFrame:
     [({10: 40, 30: 13, 90: 4}, 30), ({10: 40, 30: 9}, 10), ({90: 12}, 90), ({10: 9}, None)],
 )
 def test_the_largest_budget_with_enough_trials_is_used(counts: dict[int, int], budget: int | None) -> None:
-    rows = budget_trials(_trials(counts), n_params=4)  # needs max(10, 2 * 4) = 10 trials
+    rows = budget_trials(_trials(counts), tuned(SPACE))  # 4 tuned: needs max(10, 2 * 4) = 10 trials
     assert (set(rows["n_resources"]) == {budget}) if budget else rows.empty
 
 
@@ -79,3 +79,13 @@ def test_parallel_coordinates_place_values_on_their_axes() -> None:
     assert first.loc["num_leaves", "position"] == 0 and first.loc["subsample", "position"] == 1
     assert first.loc["boosting", "position"] == 1 and first.loc["boosting", "value"] == "None"
     assert "subsample_freq" not in first.index and len(out) == 40
+
+
+def test_trials_outside_the_space_are_left_out() -> None:
+    """The model's defaults (trial 0 of a search) may lie outside the space: no place on its axes."""
+    trials = _trials({30: 10})
+    defaults = {**trials.iloc[0].to_dict(), "param_learning_rate": 0.0, "param_subsample_freq": 0, "mean_test_score": 0.95}
+    with_defaults = pd.concat([pd.DataFrame([defaults]), trials], ignore_index=True)
+    assert len(budget_trials(with_defaults, tuned(SPACE))) == 10
+    pd.testing.assert_frame_equal(param_importances(with_defaults, SPACE, seed=1), param_importances(trials, SPACE, seed=1))
+    assert len(parallel_coordinates(with_defaults, SPACE)) == 40

@@ -1,60 +1,103 @@
-"""Output tables and metrics built from a finished strategy."""
+"""Output tables and metrics built from a finished search's observations."""
 
 from __future__ import annotations
 
 import math
 
-from tunepipe.report import all_failed_message, cv_metrics, summary_markdown, trials_table
-from tunepipe.search import SuccessiveHalving, TrialResult
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.search.conftest import fresh
+from tunepipe.precision import round_floats, rounded
+from tunepipe.report import all_failed_message, cv_metrics, progress_table, summary_markdown, trials_table
+from tunepipe.results import Observation, Trial
+from tunepipe.search.schedulers import Hyperband, SuccessiveHalving
+from tests.search.conftest import ListSampler
 
 
-def _finished() -> SuccessiveHalving:
-    strategy = SuccessiveHalving([{"a": i, "b": "x"} for i in range(4)], factor=2, min_resources=5, max_resources=10)
-    batch = strategy.ask()
+def _finished() -> list[Observation]:
+    search = fresh(SuccessiveHalving(4, factor=2, min_resources=5, max_resources=10),
+                   ListSampler([{"a": i, "b": "x"} for i in range(4)]))
     scores = {0: (0.5, 0.7), 1: (math.nan, math.nan), 2: (0.9, 0.8), 3: (0.1, 0.2)}
-    strategy.tell([TrialResult(c, scores[c.id], (1.0, 3.0), status="failed" if c.id == 1 else "ok",
-                               error="ValueError: bad" if c.id == 1 else "") for c in batch])
-    batch = strategy.ask()
-    strategy.tell([TrialResult(c, (0.6, 0.6) if c.id == 0 else (0.7, 0.9), (2.0, 2.0), best_resources=8) for c in batch])
-    return strategy
+    for t in search.ask():
+        search.tell(Observation(t, scores[t.candidate], fit_times=(1.0, 3.0), status="failed" if t.candidate == 1 else "ok",
+                                error="ValueError: bad" if t.candidate == 1 else ""))
+    for t in search.ask():
+        search.tell(Observation(t, (0.6, 0.6) if t.candidate == 0 else (0.7, 0.9), best_budget=8))
+    assert search.done
+    return search.observations
 
 
 def test_trials_table_rows_ranks_and_columns() -> None:
     table = trials_table(_finished(), ["a", "b"])
-    assert list(table.columns) == ["rung", "n_resources", "candidate", "param_a", "param_b", "split0_test_score",
-                                   "split1_test_score", "best_n_resources", "mean_test_score", "std_test_score",
-                                   "rank_test_score", "mean_fit_time", "mean_score_time", "status", "error"]
+    assert list(table.columns) == ["trial", "candidate", "bracket", "rung", "n_resources", "param_a", "param_b",
+                                   "split0_test_score", "split1_test_score", "best_n_resources", "mean_test_score",
+                                   "std_test_score", "rank_test_score", "status", "error"]
+    assert table["trial"].tolist() == list(range(6))
     rung0 = table[table["rung"] == 0].set_index("candidate")
     assert rung0["rank_test_score"].to_dict() == {0: 2, 1: 4, 2: 1, 3: 3}
     assert rung0.loc[1, "status"] == "failed" and rung0.loc[1, "error"] == "ValueError: bad"
     assert math.isnan(rung0.loc[1, "mean_test_score"]) and math.isnan(rung0.loc[1, "std_test_score"])
     assert math.isclose(rung0.loc[2, "mean_test_score"], 0.85) and math.isclose(rung0.loc[2, "std_test_score"], 0.05)
-    assert rung0.loc[0, "mean_fit_time"] == 2.0
     rung1 = table[table["rung"] == 1].set_index("candidate")
     assert rung1["best_n_resources"].tolist() == [8, 8]
     assert rung0["best_n_resources"].tolist() == [5, 5, 5, 5]
+    assert not any("time" in c for c in table.columns)  # timings change every run: never in DVC outputs
 
 
 def test_cv_metrics_describe_the_winner_and_the_search() -> None:
-    cv = cv_metrics(_finished(), "roc_auc")
+    cv = cv_metrics(_finished(), "roc_auc", "halving")
     assert cv == {
-        "scoring": "roc_auc", "best_score": 0.8, "best_params": {"a": 2, "b": "x"}, "best_candidate": 2,
-        "best_n_resources": 8, "n_candidates": [4, 2], "n_resources": [5, 10], "n_trials": 6, "n_failed": 1,
+        "strategy": "halving", "scoring": "roc_auc", "best_score": 0.8, "best_params": {"a": 2, "b": "x"},
+        "best_candidate": 2, "best_trial": 5, "best_n_resources": 8, "n_candidates": [4, 2], "n_resources": [5, 10],
+        "n_trials": 6, "n_failed": 1,
     }
 
 
+def test_cv_metrics_count_per_bracket_for_hyperband() -> None:
+    search = fresh(Hyperband(min_resources=1, max_resources=9, factor=3))
+    while not search.done:
+        for t in search.ask():
+            search.tell(Observation(t, (t.candidate / 100,)))
+    cv = cv_metrics(search.observations, "r2", "hyperband")
+    assert cv["brackets"] == {
+        "2": {"n_candidates": [9, 3, 1], "n_resources": [1, 3, 9]},
+        "1": {"n_candidates": [5, 1], "n_resources": [3, 9]},
+        "0": {"n_candidates": [3], "n_resources": [9]},
+    }
+    assert cv["best_candidate"] == 16  # the best at the full budget (bracket 0's last configuration)
+    assert "n_candidates" not in cv
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (0.12666549392400608, 0.1266654939), (-562.6234567891234, -562.6234568), (0.0, 0.0), (1e-20, 1e-20),
+])
+def test_floats_are_written_to_ten_significant_digits(value: float, expected: float) -> None:
+    assert rounded(value) == expected
+    assert round_floats({"a": [value, "x", 3], "b": (value,)}) == {"a": [expected, "x", 3], "b": (expected,)}
+    assert math.isnan(rounded(math.nan)) and rounded(7) == 7
+
+
+def test_progress_never_falls_and_failed_trials_keep_the_best() -> None:
+    progress = progress_table(trials_table(_finished(), ["a", "b"]))
+    assert progress["trial"].tolist() == list(range(6))
+    np.testing.assert_allclose(progress["best_so_far"], [0.6, 0.6, 0.85, 0.85, 0.85, 0.85])
+    assert progress["best_so_far"].is_monotonic_increasing
+
+
 def test_summary_names_scores_and_params() -> None:
-    cv = cv_metrics(_finished(), "roc_auc")
+    cv = cv_metrics(_finished(), "roc_auc", "halving")
     text = summary_markdown(cv, {"roc_auc": 0.81, "baseline_score": 0.79}, "lightgbm")
-    assert "best CV roc_auc: **0.80000** (candidate c002)" in text
+    assert "best CV roc_auc: **0.80000** (trial 5, candidate 2)" in text
     assert "holdout roc_auc: **0.81000**" in text and "default parameters: 0.79000" in text
     assert "| a | 2 |" in text
 
 
 def test_all_failed_message_quotes_the_first_error() -> None:
-    strategy = _finished()
-    results = strategy.rungs[0].results
-    assert all_failed_message(results) == (
-        "all 4 trials of the last rung failed, so there is no winner; first error (c001 r0): ValueError: bad. "
-        "Check model.params and search.space against the model's documentation"
+    failed = [Observation(Trial(i, i, {"a": i}, 10), (math.nan,), status="failed", error=f"ValueError: bad {i}")
+              for i in range(3)]
+    assert all_failed_message(failed) == (
+        "all 3 trials at the largest budget (10) failed, so there is no winner; first error (trial 0 b0 r0): "
+        "ValueError: bad 0. Check model.params and search.space against the model's documentation"
     )

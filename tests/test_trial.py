@@ -8,11 +8,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import PredefinedSplit, cross_val_score
 
 from tests.conftest import make_frame
 from tunepipe.data import folds_from_plan, prepare
-from tunepipe.search import Candidate
-from tunepipe.trial import TrialSetup, checkpoints, evaluate_candidate, subsample, trial_key
+from tunepipe.results import Trial
+from tunepipe.execution import ProcessEnv
+from tunepipe import execution
+from tunepipe.trial import TrialSetup, evaluate_trial, lineage_key, subsample
+
+
+def _trial(number: int, params: dict[str, Any], rung: int, budget: int) -> Trial:
+    return Trial(number, number, params, budget, rung=rung)
 
 
 def _setup(prepared: Any, **kw: Any) -> TrialSetup:
@@ -28,23 +35,30 @@ def prepared(cfg: Any) -> Any:
 
 def test_scores_every_fold(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    result = evaluate_candidate(Candidate(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train, folds,
+    result = evaluate_trial(_trial(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train, folds,
                                 _setup(prepared), len(prepared.train))
     assert result.status == "ok" and result.error == ""
-    assert len(result.fold_scores) == len(result.fit_times) == len(result.score_times) == 3
+    assert len(result.fold_scores) == len(result.fit_times) == 3
     assert 0.7 < result.mean_score <= 1.0
 
 
-def test_more_trees_change_the_model(prepared: Any) -> None:
-    folds = folds_from_plan(prepared.fold)
-    run = lambda n: evaluate_candidate(Candidate(0, {}, 0, n), prepared.X_train, prepared.y_train, folds,  # noqa: E731
-                                       _setup(prepared), len(prepared.train)).fold_scores
-    assert run(1) != run(50)
+@pytest.mark.parametrize(("kind", "params", "budget"), [
+    ("lightgbm", {"num_leaves": 7, "learning_rate": 0.2}, 1),
+    ("lightgbm", {"num_leaves": 7, "learning_rate": 0.2}, 50),
+    ("random_forest", {"min_samples_leaf": 3}, 20),
+])
+def test_fold_scores_equal_scikit_learns_cross_validation(prepared: Any, kind: str, params: dict, budget: int) -> None:  # type: ignore[type-arg]
+    setup = _setup(prepared, kind=kind)
+    ours = evaluate_trial(_trial(0, params, 0, budget), prepared.X_train, prepared.y_train,
+                          folds_from_plan(prepared.fold), setup, len(prepared.train))
+    theirs = cross_val_score(setup.pipeline(params, budget), prepared.X_train, prepared.y_train,
+                             cv=PredefinedSplit(prepared.fold), scoring="roc_auc")
+    np.testing.assert_allclose(ours.fold_scores, theirs, rtol=1e-12)
 
 
 def test_failing_params_make_a_failed_trial_with_the_error(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    result = evaluate_candidate(Candidate(4, {"max_features": "nonsense"}, 0, 5), prepared.X_train, prepared.y_train,
+    result = evaluate_trial(_trial(4, {"max_features": "nonsense"}, 0, 5), prepared.X_train, prepared.y_train,
                                 folds, _setup(prepared, kind="random_forest"), len(prepared.train))
     assert result.status == "failed"
     assert "max_features" in result.error
@@ -55,8 +69,8 @@ def test_failing_params_make_a_failed_trial_with_the_error(prepared: Any) -> Non
 def test_n_samples_resource_subsamples_training_folds(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
     setup = _setup(prepared, resource="n_samples")
-    small = evaluate_candidate(Candidate(0, {}, 0, 60), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
-    full = evaluate_candidate(Candidate(0, {}, 0, len(prepared.train)), prepared.X_train, prepared.y_train, folds, setup,
+    small = evaluate_trial(_trial(0, {}, 0, 60), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
+    full = evaluate_trial(_trial(0, {}, 0, len(prepared.train)), prepared.X_train, prepared.y_train, folds, setup,
                               len(prepared.train))
     assert small.status == full.status == "ok"
     assert small.fold_scores != full.fold_scores
@@ -71,78 +85,91 @@ def test_subsample_is_seeded_stratified_and_sized() -> None:
     assert np.array_equal(subsample(idx, y, 1.0, "binary", seed=1), idx)
 
 
-@pytest.mark.parametrize(("n", "expected"), [(1, [1]), (2, [1, 2]), (10, [1, 3, 5, 10]),
-                                              (810, [1, 3, 7, 14, 28, 55, 108, 212, 414, 810])])
-def test_checkpoints_about_double_and_end_at_the_budget(n: int, expected: list[int]) -> None:
-    assert checkpoints(n) == expected
-
-
 def test_best_iteration_score_equals_a_fit_with_that_many_rounds(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
     params = {"learning_rate": 0.3, "num_leaves": 31}
-    staged = evaluate_candidate(Candidate(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
-                                _setup(prepared, score_best_iteration=True), len(prepared.train))
-    assert staged.best_resources in checkpoints(60)
-    direct = evaluate_candidate(Candidate(0, params, 0, staged.best_resources), prepared.X_train, prepared.y_train,
-                                folds, _setup(prepared), len(prepared.train))
+    staged = evaluate_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
+                            _setup(prepared, score_best_iteration=True), len(prepared.train))
+    assert 1 <= staged.best_budget < 60  # a high learning rate peaks early on 300 rows
+    direct = evaluate_trial(_trial(0, params, 0, staged.best_budget), prepared.X_train, prepared.y_train,
+                            folds, _setup(prepared), len(prepared.train))
     np.testing.assert_allclose(staged.fold_scores, direct.fold_scores, rtol=1e-12)
-    full = evaluate_candidate(Candidate(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
-                              _setup(prepared), len(prepared.train))
-    assert staged.mean_score >= full.mean_score
+    full = evaluate_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
+                          _setup(prepared), len(prepared.train))
+    assert staged.mean_score > full.mean_score and full.best_budget is None
 
 
-def test_best_iteration_only_for_boosting_with_n_estimators(prepared: Any) -> None:
-    assert _setup(prepared, score_best_iteration=True).iteration_kwarg == "num_iteration"
-    assert _setup(prepared, score_best_iteration=True, kind="random_forest").iteration_kwarg is None
-    assert _setup(prepared, score_best_iteration=True, resource="n_samples").iteration_kwarg is None
-    assert _setup(prepared, score_best_iteration=False).iteration_kwarg is None
+def test_best_iteration_only_for_lightgbm_with_n_estimators(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    run = lambda **kw: evaluate_trial(_trial(0, {}, 0, 30 if kw.get("resource") != "n_samples" else 150),  # noqa: E731
+                                      prepared.X_train, prepared.y_train, folds,
+                                      _setup(prepared, score_best_iteration=True, **kw), len(prepared.train))
+    assert run().best_budget is not None
+    assert run(kind="random_forest").best_budget is None
+    assert run(resource="n_samples").best_budget is None
 
 
-def test_trial_key_ignores_candidate_id_rung_threads_and_param_order(prepared: Any) -> None:
+def test_early_stopping_stops_in_step_at_patience_past_the_best_round(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    params = {"learning_rate": 0.3, "num_leaves": 31}
+    setup = _setup(prepared, score_best_iteration=True, early_stopping=10, continue_boosting=True, data_fingerprint="f")
+    execution.release_live_models()
+    stopped = evaluate_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds, setup,
+                             len(prepared.train), execution.ProcessEnv())
+    full = evaluate_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds,
+                          _setup(prepared, score_best_iteration=True), len(prepared.train))
+    # The same best round as training all 500 rounds (the curve does not come back after it).
+    assert stopped.best_budget == full.best_budget and stopped.fold_scores == full.fold_scores
+    # Every fold trained in chunks of `patience` rounds, up to the first chunk end >= best + patience.
+    trained = {execution.LIVE.take((lineage_key(params, setup), i)).rounds for i in range(len(folds))}
+    assert trained == {10 * -(-(stopped.best_budget + 10) // 10)}
+    execution.release_live_models()
+
+
+def test_a_promoted_trial_continues_its_boosters_and_scores_as_from_scratch(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    params = {"num_leaves": 9, "learning_rate": 0.1, "subsample": 0.7, "subsample_freq": 1, "colsample_bytree": 0.6}
+    setup = _setup(prepared, continue_boosting=True, score_best_iteration=True, data_fingerprint="f")
+    env = execution.ProcessEnv()
+    execution.release_live_models()
+    evaluate_trial(_trial(4, params, 0, 10), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
+    assert len(execution.LIVE) == len(folds)  # one live booster per fold
+    continued = evaluate_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds, setup,
+                               len(prepared.train), env)
+    assert execution.LIVE.take((lineage_key(params, setup), 0)).rounds == 30
+    scratch = evaluate_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds,
+                             _setup(prepared, score_best_iteration=True), len(prepared.train))
+    assert continued.status == scratch.status == "ok"
+    assert continued.fold_scores == scratch.fold_scores and continued.best_budget == scratch.best_budget
+    execution.release_live_models()
+
+
+def test_lineage_ignores_param_order_but_not_params_data_or_threads(prepared: Any) -> None:
     setup = _setup(prepared)
-    key = trial_key(Candidate(0, {"a": 1, "b": 0.5}, 0, 20), "f1", setup)
-    assert key.startswith("trial-")
-    assert trial_key(Candidate(7, {"b": 0.5, "a": 1}, 3, 20), "f1", _setup(prepared, threads=4)) == key
-
-
-@pytest.mark.parametrize(("change", "setting"), [
-    ("params", {"a": 2, "b": 0.5}), ("resource level", 40), ("data", "f2"), ("seed", {"seed": 1}),
-    ("scoring", {"scoring": "accuracy"}), ("kind", {"kind": "random_forest"}),
-    ("fixed params", {"fixed_params": {"max_bin": 63}}), ("resource", {"resource": "n_samples"}),
-    ("best-iteration scoring", {"score_best_iteration": True}),
-])
-def test_trial_key_changes_with_what_changes_scores(prepared: Any, change: str, setting: Any) -> None:
-    params, n, data, setup = {"a": 1, "b": 0.5}, 20, "f1", _setup(prepared)
-    key = trial_key(Candidate(0, params, 0, n), data, setup)
-    if change == "params":
-        params = setting
-    elif change == "resource level":
-        n = setting
-    elif change == "data":
-        data = setting
-    else:
-        setup = _setup(prepared, **setting)
-    assert trial_key(Candidate(0, params, 0, n), data, setup) != key
+    key = lineage_key({"a": 1, "b": 2}, setup)
+    assert lineage_key({"b": 2, "a": 1}, setup) == key
+    assert lineage_key({"a": 1, "b": 3}, setup) != key
+    assert lineage_key({"a": 1, "b": 2}, _setup(prepared, data_fingerprint="g")) != key
+    assert lineage_key({"a": 1, "b": 2}, _setup(prepared, threads=2)) != key  # a booster keeps its thread count
 
 
 @pytest.mark.parametrize("resource", ["n_estimators", "n_samples"])
 def test_folds_in_parallel_give_the_same_scores(prepared: Any, resource: str) -> None:
     folds = folds_from_plan(prepared.fold)
-    candidate = Candidate(0, {"num_leaves": 7, "learning_rate": 0.2}, 0, 40 if resource == "n_estimators" else 150)
+    candidate = _trial(0, {"num_leaves": 7, "learning_rate": 0.2}, 0, 40 if resource == "n_estimators" else 150)
+    setup = _setup(prepared, resource=resource, score_best_iteration=True)
     one, two = (
-        evaluate_candidate(candidate, prepared.X_train, prepared.y_train, folds,
-                           _setup(prepared, resource=resource, score_best_iteration=True, fold_workers=w),
-                           len(prepared.train))
+        evaluate_trial(candidate, prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), ProcessEnv(w))
         for w in (1, 2)
     )
     assert one.status == two.status == "ok"
-    assert one.fold_scores == two.fold_scores and one.best_resources == two.best_resources
-    assert len(two.fit_times) == len(two.score_times) == len(folds)
+    assert one.fold_scores == two.fold_scores and one.best_budget == two.best_budget
+    assert len(two.fit_times) == len(folds)
 
 
 def test_a_failing_fold_in_parallel_fails_the_trial(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    result = evaluate_candidate(Candidate(0, {"num_leaves": -3}, 0, 10), prepared.X_train, prepared.y_train, folds,
-                                _setup(prepared, fold_workers=3), len(prepared.train))
+    result = evaluate_trial(_trial(0, {"num_leaves": -3}, 0, 10), prepared.X_train, prepared.y_train, folds,
+                            _setup(prepared), len(prepared.train), ProcessEnv(3))
     assert result.status == "failed" and "num_leaves" in result.error
     assert all(math.isnan(s) for s in result.fold_scores)

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sklearn.metrics import get_scorer_names
 
 from tunepipe.errors import ConfigError, did_you_mean
@@ -117,27 +126,68 @@ class Distribution(_Section):
         return self
 
 
+Strategy = Literal["random", "grid", "halving", "hyperband", "asha", "tpe", "bohb"]
+# search.space: one mapping, or a list of them (sub-grids); the shape picks the schema, so a bad
+# distribution is reported once, under its own key, not once per shape.
+_SPACE_TAGS = ("mapping", "sub-grids")
+Space = Annotated[
+    Annotated[dict[str, Distribution], Tag("mapping")] | Annotated[list[dict[str, Distribution]], Tag("sub-grids")],
+    Discriminator(lambda v: "sub-grids" if isinstance(v, list) else "mapping"),
+]
+
+# Which ``search`` keys each strategy reads, besides the ones every strategy reads (strategy,
+# scoring, space, resource, max_resources, score_best_iteration). A key set in params.yaml that the
+# strategy does not read is named in the run's log (ignored_keys), never dropped in silence.
+STRATEGY_KEYS: dict[str, frozenset[str]] = {
+    "random": frozenset({"n_candidates"}),
+    "grid": frozenset(),
+    "halving": frozenset({"n_candidates", "factor", "min_resources", "aggressive_elimination"}),
+    # n_candidates only through min_resources: exhaust (the first bracket halves n_candidates).
+    "hyperband": frozenset({"n_candidates", "factor", "min_resources"}),
+    "asha": frozenset({"n_candidates", "factor", "min_resources", "window"}),
+    "tpe": frozenset({"n_candidates", "window"}),
+    "bohb": frozenset({"n_candidates", "factor", "min_resources", "window"}),
+}
+COMMON_SEARCH_KEYS = frozenset({
+    "strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
+    "include_defaults",
+})
+# The values Optuna's categorical distribution (TPE) can hold.
+_SCALAR = (type(None), bool, int, float, str)
+
+
 class SearchConfig(_Section):
     """``search``: the strategy, its budget and the space it samples."""
 
-    strategy: Literal["random", "halving"] = "halving"
+    strategy: Strategy = "halving"
     n_candidates: int = 81
     factor: float = 3
     resource: Literal["n_estimators", "n_samples"] = "n_estimators"
     min_resources: int | Literal["smallest", "exhaust"] = "exhaust"
     max_resources: int | None = None
     aggressive_elimination: bool = False
+    # Most trials in flight at once for strategies that learn from results as they arrive (tpe,
+    # asha, bohb): how stale the model's view may be. Part of the search's definition (a DVC
+    # param): execution.workers only changes speed, so workers beyond window wait.
+    window: int = 8
     # With resource n_estimators on a boosting model: score each trial at its best number of
     # rounds up to the rung's budget (on the mean CV curve) and refit with that many rounds.
     score_best_iteration: bool = True
+    # With resource n_estimators on LightGBM: a trial's folds train in step and stop once the mean
+    # CV score has not improved for this many rounds (null: every trial trains its whole budget).
+    early_stopping: int | None = None
+    # Trial 0 is the model's default configuration at the largest budget, whatever the strategy:
+    # the winner (the best at the largest budget) then scores at least as well as the defaults.
+    include_defaults: bool = True
     scoring: str = "roc_auc"
     # None: the model kind's default space (see tunepipe.models.REGISTRY), filled in by parse_config.
-    space: dict[str, Distribution] | None = None
+    # A list of mappings: sub-grids, as GridSearchCV's param_grid (strategy grid only).
+    space: Space | None = None
 
-    @field_validator("n_candidates")
+    @field_validator("n_candidates", "window", "early_stopping")
     @classmethod
-    def _n_candidates_range(cls, v: int) -> int:
-        if v < 1:
+    def _at_least_one(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
             raise ValueError(f"{KEY} is {v}, but must be >= 1")
         return v
 
@@ -170,8 +220,11 @@ class SearchConfig(_Section):
 
     @field_validator("space")
     @classmethod
-    def _non_empty(cls, v: dict[str, Distribution] | None) -> dict[str, Distribution] | None:
-        if v is not None and not v:
+    def _non_empty(
+        cls, v: dict[str, Distribution] | list[dict[str, Distribution]] | None
+    ) -> dict[str, Distribution] | list[dict[str, Distribution]] | None:
+        grids = v if isinstance(v, list) else [v] if v is not None else []
+        if (isinstance(v, list) and not v) or any(not g for g in grids):
             raise ValueError(
                 f"{KEY} is empty, but must name at least one hyperparameter to tune, "
                 "e.g. learning_rate: {low: 0.01, high: 0.3, log: true}, or null for the model's default space"
@@ -190,6 +243,45 @@ class SearchConfig(_Section):
                 f"({self.max_resources}); lower min_resources or raise max_resources"
             )
         return self
+
+    @model_validator(mode="after")
+    def _space_fits_strategy(self) -> SearchConfig:
+        if isinstance(self.space, list) and self.strategy != "grid":
+            raise ValueError(
+                f"search.space is a list of {len(self.space)} sub-grids, but only strategy grid takes a list; "
+                "set search.strategy: grid, or write one mapping of hyperparameters"
+            )
+        for i, grid in enumerate(self.space if isinstance(self.space, list) else [self.space or {}]):
+            where = f"search.space[{i}]" if isinstance(self.space, list) else "search.space"
+            for name, dist in grid.items():
+                if self.strategy == "grid" and dist.choices is None:
+                    raise ValueError(
+                        f"{where}.{name} is a range {{low: {dist.low:g}, high: {dist.high:g}}}, but strategy grid "
+                        f"needs a list of values; write {name}: {{choices: [...]}}, or pick a strategy that samples "
+                        "ranges (random, halving, tpe, ...)"
+                    )
+                if self.strategy in ("tpe", "bohb") and dist.choices is not None:
+                    bad = [c for c in dist.choices if not isinstance(c, _SCALAR)]
+                    if bad:
+                        raise ValueError(
+                            f"{where}.{name}.choices holds {bad[0]!r}, but strategy {self.strategy} (Optuna's TPE) "
+                            "takes only null, booleans, numbers and strings as choices; use one of those"
+                        )
+        return self
+
+    @property
+    def param_names(self) -> list[str]:
+        """Every hyperparameter the space names (over all sub-grids), sorted."""
+        grids = self.space if isinstance(self.space, list) else [self.space or {}]
+        return sorted({name for grid in grids for name in grid})
+
+
+def ignored_keys(search: SearchConfig) -> list[str]:
+    """Keys set in params.yaml (or by -S) that ``search.strategy`` does not read, sorted."""
+    read = COMMON_SEARCH_KEYS | STRATEGY_KEYS[search.strategy]
+    if search.strategy in ("hyperband", "bohb") and search.min_resources != "exhaust":
+        read -= {"n_candidates"}
+    return sorted(search.model_fields_set - read)
 
 
 class ModelConfig(_Section):
@@ -342,10 +434,13 @@ def _check_unknown_keys(raw: Any, model: type[BaseModel], prefix: tuple[str, ...
                 f"(known keys in {where}: {', '.join(fields)}); fix or remove it"
             )
         annotation = fields[key].annotation
-        if (*prefix, key) == ("search", "space") and isinstance(value, dict):
+        if (*prefix, key) == ("search", "space") and isinstance(value, (dict, list)):
             # Hyperparameter names are free; each one's distribution keys are not.
-            for name, dist in value.items():
-                _check_unknown_keys(dist, Distribution, ("search", "space", str(name)))
+            grids = value if isinstance(value, list) else [value]
+            for i, grid in enumerate(grids):
+                where = ("search", f"space[{i}]") if isinstance(value, list) else ("search", "space")
+                for name, dist in (grid.items() if isinstance(grid, dict) else []):
+                    _check_unknown_keys(dist, Distribution, (*where, str(name)))
             continue
         if (*prefix, key) in _FREE_FORM:
             continue
@@ -379,7 +474,8 @@ def parse_config(raw: Any, overrides: list[str] | None = None) -> Config:
         # A union (int | 'smallest' | ...) reports one error per alternative: merge them per key.
         problems: dict[str, list[Any]] = {}
         for err in exc.errors():
-            loc = [p for p in err["loc"] if not _is_union_tag(p)]
+            loc = [p for i, p in enumerate(err["loc"]) if not _is_union_tag(p)
+                   and not (i == 2 and err["loc"][:2] == ("search", "space") and p in _SPACE_TAGS)]
             problems.setdefault(".".join(map(str, loc)), []).append({**err, "loc": loc})
         messages = []
         for errs in problems.values():
@@ -393,7 +489,8 @@ def parse_config(raw: Any, overrides: list[str] | None = None) -> Config:
     from tunepipe.models import REGISTRY, check_model_config, default_space
 
     if cfg.search.space is None and cfg.model.kind in REGISTRY:
-        space = {k: Distribution.model_validate(v) for k, v in default_space(cfg.model.kind).items()}
+        default = default_space(cfg.model.kind, grid=cfg.search.strategy == "grid")
+        space = {k: Distribution.model_validate(v) for k, v in default.items()}
         cfg = cfg.model_copy(update={"search": cfg.search.model_copy(update={"space": space})})
     check_model_config(cfg)
     return cfg

@@ -47,9 +47,15 @@ def tuned(space: Mapping[str, Distribution]) -> dict[str, BaseDistribution]:
     return {name: d for name, d in out.items() if not d.single()}
 
 
-def budget_trials(trials: pd.DataFrame, n_params: int) -> pd.DataFrame:
-    """The scored trials of the largest budget that has enough of them (empty if none has)."""
-    ok = trials[(trials["status"] == "ok") & trials["mean_test_score"].notna()]
+def budget_trials(trials: pd.DataFrame, dists: Mapping[str, BaseDistribution]) -> pd.DataFrame:
+    """The scored trials of the largest budget that has enough of them (empty if none has).
+
+    Only trials inside the space count: the model's defaults (trial 0 of a search) may lie outside
+    it (``reg_lambda: 0`` below a log range), and have no place on its axes.
+    """
+    inside = trials.apply(lambda row: _point(row, dists) is not None, axis=1) if len(trials) else trials["status"].astype(bool)
+    ok = trials[(trials["status"] == "ok") & trials["mean_test_score"].notna() & inside]
+    n_params = len(dists)
     needed = max(MIN_TRIALS, 2 * n_params)
     counts = ok.groupby("n_resources").size()
     enough = counts[counts >= needed]
@@ -59,14 +65,38 @@ def budget_trials(trials: pd.DataFrame, n_params: int) -> pd.DataFrame:
 
 
 def _value(raw: Any, dist: BaseDistribution) -> Any:
-    """A trials-table cell as a value of ``dist`` (a CSV round trip turns ints into floats, None into NaN)."""
+    """A trials-table cell as a value of ``dist`` (a CSV round trip turns ints into floats, None
+    into NaN), or None when the value lies outside ``dist``."""
     if isinstance(dist, CategoricalDistribution):
         for choice in dist.choices:
             both_missing = choice is None and (raw is None or (isinstance(raw, float) and math.isnan(raw)))
             if both_missing or choice == raw or str(choice) == str(raw):
-                return choice
-        raise ValueError(f"{raw!r} is not one of {dist.choices}")
-    return int(raw) if isinstance(dist, IntDistribution) else float(raw)
+                return _Choice(choice)
+        return None
+    assert isinstance(dist, (FloatDistribution, IntDistribution))
+    try:
+        value = int(raw) if isinstance(dist, IntDistribution) else float(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if dist.low <= value <= dist.high else None
+
+
+class _Choice:
+    """A categorical value as found in the space (a wrapper, since the value itself may be None)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _point(row: pd.Series, dists: Mapping[str, BaseDistribution]) -> dict[str, Any] | None:
+    """The trial's values of the tuned hyperparameters, or None if one lies outside the space."""
+    point: dict[str, Any] = {}
+    for name, dist in dists.items():
+        value = _value(row.get(f"param_{name}"), dist)
+        if value is None:
+            return None
+        point[name] = value.value if isinstance(value, _Choice) else value
+    return point
 
 
 def param_importances(trials: pd.DataFrame, space: Mapping[str, Distribution], seed: int) -> pd.DataFrame:
@@ -77,7 +107,7 @@ def param_importances(trials: pd.DataFrame, space: Mapping[str, Distribution], s
     enough trials.
     """
     dists = tuned(space)
-    rows = budget_trials(trials, len(dists))
+    rows = budget_trials(trials, dists)
     if rows.empty or not dists:
         return pd.DataFrame(columns=IMPORTANCE_COLUMNS)
     verbosity = optuna.logging.get_verbosity()
@@ -87,7 +117,7 @@ def param_importances(trials: pd.DataFrame, space: Mapping[str, Distribution], s
     finally:
         optuna.logging.set_verbosity(verbosity)
     for _, row in rows.iterrows():
-        params = {name: _value(row[f"param_{name}"], d) for name, d in dists.items()}
+        params = _point(row, dists)
         study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=float(row["mean_test_score"])))
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
     scores = optuna.importance.get_param_importances(study, evaluator=evaluator)
@@ -116,18 +146,18 @@ def parallel_coordinates(trials: pd.DataFrame, space: Mapping[str, Distribution]
     """``reports/parallel.csv``: the trials of :func:`budget_trials`, one row per trial and
     hyperparameter (``value`` as tried, ``position`` on its 0-1 axis, ``score``)."""
     dists = tuned(space)
-    rows = budget_trials(trials, len(dists))
+    rows = budget_trials(trials, dists)
     ids = rows["trial"] if "trial" in rows.columns else pd.Series(np.arange(len(rows)), index=rows.index)
     records = [
         {
             "trial": int(ids[i]),
             "param": name,
-            "value": f"{value:.6g}" if isinstance(value := _value(row[f"param_{name}"], d), float) else str(value),
-            "position": round(_position(value, d), DECIMALS),
+            "value": f"{value:.6g}" if isinstance(value, float) else str(value),
+            "position": round(_position(value, dists[name]), DECIMALS),
             "score": round(float(row["mean_test_score"]), 6),
             "n_resources": int(row["n_resources"]),
         }
         for i, row in rows.iterrows()
-        for name, d in dists.items()
+        for name, value in (_point(row, dists) or {}).items()
     ]
     return pd.DataFrame(records, columns=PARALLEL_COLUMNS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -26,6 +27,8 @@ import yaml
 
 from tunepipe.data import Prepared, fingerprint, folds_from_plan
 from tunepipe.errors import ConfigError, DataError
+from tunepipe.precision import SIGNIFICANT_DIGITS, round_floats
+from tunepipe.results import Observation, Trial
 
 SPLIT_DIR = Path("data/split")
 # Where each stage writes; dvc.yaml names the same paths (tests/dvc checks that they agree).
@@ -196,13 +199,15 @@ def replace_outputs(
 
 
 def csv_writer(frame: pd.DataFrame) -> Callable[[BinaryIO], Any]:
-    """A writer for :func:`write_files` that writes ``frame`` as CSV without its index."""
-    return lambda f: f.write(frame.to_csv(index=False).encode())
+    """A writer for :func:`write_files` that writes ``frame`` as CSV without its index, floats at
+    fixed precision (:mod:`tunepipe.precision`)."""
+    return lambda f: f.write(frame.to_csv(index=False, float_format=f"%.{SIGNIFICANT_DIGITS}g").encode())
 
 
 def json_writer(obj: Any) -> Callable[[BinaryIO], Any]:
-    """A writer for :func:`write_files` that writes ``obj`` as indented JSON."""
-    return lambda f: f.write(json.dumps(obj, indent=2, default=_jsonable).encode() + b"\n")
+    """A writer for :func:`write_files` that writes ``obj`` as indented JSON, floats at fixed
+    precision (:mod:`tunepipe.precision`)."""
+    return lambda f: f.write(json.dumps(round_floats(obj), indent=2, default=_jsonable).encode() + b"\n")
 
 
 def joblib_writer(obj: Any) -> Callable[[BinaryIO], Any]:
@@ -324,3 +329,47 @@ def write_predictions(frame: pd.DataFrame, output: str) -> None:
     if not out.parent.is_dir():
         raise DataError(f"-o is '{output}', but its folder {out.parent.resolve()} does not exist; create it or pick another path")
     write_files(out.parent, {Path(out.name): csv_writer(frame)})
+
+# The trial cache: one JSON file per trial key under execution.cache_dir. Data, never code: a file
+# written by anyone who can write there is parsed as numbers and strings, and one that does not
+# parse is a cache miss (the trial runs again), never a crash.
+TRIAL_CACHE_VERSION = 1
+
+
+def write_trial_result(cache_dir: str | Path, key: str, observation: Observation) -> None:
+    """Store a finished trial's observation under its key (atomic: a killed run leaves no half file)."""
+    directory = Path(cache_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    o = observation
+    record = {
+        "version": TRIAL_CACHE_VERSION,
+        "key": key,
+        "fold_scores": [None if math.isnan(s) else s for s in o.fold_scores],
+        "best_budget": o.best_budget,
+        "status": o.status,
+        "error": o.error,
+        "fit_times": list(o.fit_times),
+        "score_times": list(o.score_times),
+    }
+    write_files(directory, {Path(f"{key}.json"): lambda f: f.write(json.dumps(record).encode())})
+
+
+def read_trial_result(cache_dir: str | Path, key: str, trial: Trial) -> Observation | None:
+    """The cached observation of ``key`` for ``trial``, or None (no file, or one that does not parse)."""
+    path = Path(cache_dir) / f"{key}.json"
+    try:
+        record = json.loads(path.read_text())
+        if record["version"] != TRIAL_CACHE_VERSION or record["key"] != key:
+            return None
+        scores = tuple(math.nan if s is None else float(s) for s in record["fold_scores"])
+        best = record["best_budget"]
+        status = record["status"]
+        if status not in ("ok", "failed", "pruned") or not (best is None or isinstance(best, int)):
+            return None
+        return Observation(
+            trial, scores, best_budget=best, status=status, error=str(record["error"]),
+            fit_times=tuple(float(t) for t in record["fit_times"]),
+            score_times=tuple(float(t) for t in record["score_times"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

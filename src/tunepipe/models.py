@@ -50,13 +50,13 @@ class ModelSpec:
         defaults: Fixed parameters we set unless ``model.params`` overrides them.
         space: Default search space when ``search.space`` is null: the few parameters that matter
             most for the family, over ranges that hold for most tabular data sets.
+        grid: Default grid for ``search.strategy: grid`` when ``search.space`` is null: a few
+            values of the same parameters, around the family's defaults.
         seeded: Whether the estimator takes ``random_state``.
         threads_param: The estimator's thread-count parameter (None: native pools are capped by
             threadpoolctl around the fit instead).
-        iteration_kwarg: Keyword of predict / predict_proba that limits a boosting model to its
-            first k rounds (None: the model cannot be scored below its fitted size).
-        continuable: Whether a fitted model can be boosted on to more rounds with the same result
-            as a from-scratch fit (``tunepipe.boosting``; LightGBM only).
+        native_boosting: Whether trials train on LightGBM's native API (``tunepipe.lgbm``): each
+            fold binned once, every round scored, boosting continued across budgets.
     """
 
     classifier: Callable[..., BaseEstimator] | None
@@ -65,15 +65,18 @@ class ModelSpec:
     n_estimators_param: str | None
     defaults: dict[str, Any]
     space: dict[str, dict[str, Any]]
+    grid: dict[str, dict[str, Any]]
     seeded: bool = True
     threads_param: str | None = None
-    iteration_kwarg: str | None = None
-    continuable: bool = False
+    native_boosting: bool = False
 
 
 # LightGBM: quiet, and deterministic for given data, params and seed (its automatic row/col-wise
 # choice is timing-based, so it is pinned). n_jobs is set per trial by the thread budget.
-_LGBM_DEFAULTS = {"verbosity": -1, "deterministic": True, "force_col_wise": True}
+# feature_pre_filter off: with it on, a Dataset drops features that min_child_samples rows per leaf
+# cannot split, so bins (and feature-fraction draws) would depend on min_child_samples, and one
+# binned fold could not serve trials that tune it (tunepipe.lgbm); off, wrapper fits stay equal to them.
+_LGBM_DEFAULTS = {"verbosity": -1, "deterministic": True, "force_col_wise": True, "feature_pre_filter": False}
 
 _GBDT_SPACE = {
     "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
@@ -84,6 +87,24 @@ _GBDT_SPACE = {
     "colsample_bytree": {"low": 0.4, "high": 1.0},
     "reg_lambda": {"low": 0.001, "high": 10.0, "log": True},
 }
+# Grids: 2-4 values per parameter, the family's default among them, a few dozen points in all.
+_GBDT_GRID = {
+    "learning_rate": {"choices": [0.03, 0.1]},
+    "num_leaves": {"choices": [15, 31, 63, 127]},
+    "min_child_samples": {"choices": [10, 20, 50]},
+    "colsample_bytree": {"choices": [0.7, 1.0]},
+}
+_FOREST_GRID = {
+    "max_features": {"choices": [0.3, 0.6, 1.0]},
+    "min_samples_leaf": {"choices": [1, 3, 10]},
+}
+_HGB_GRID = {
+    "learning_rate": {"choices": [0.03, 0.1]},
+    "max_leaf_nodes": {"choices": [15, 31, 63, 127]},
+    "min_samples_leaf": {"choices": [10, 20, 50]},
+}
+_C_GRID = {"C": {"choices": [0.01, 0.1, 1.0, 10.0, 100.0]}}
+_ALPHA_GRID = {"alpha": {"choices": [0.01, 0.1, 1.0, 10.0, 100.0]}}
 _FOREST_SPACE = {
     "max_features": {"low": 0.1, "high": 1.0},
     "min_samples_leaf": {"low": 1, "high": 50, "type": "int", "log": True},
@@ -99,28 +120,33 @@ _HGB_SPACE = {
 
 REGISTRY: dict[str, ModelSpec] = {
     "lightgbm": ModelSpec(
-        LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS, _GBDT_SPACE,
-        threads_param="n_jobs", iteration_kwarg="num_iteration", continuable=True,
+        LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS, _GBDT_SPACE, _GBDT_GRID,
+        threads_param="n_jobs", native_boosting=True,
     ),
     "random_forest": ModelSpec(
-        RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, threads_param="n_jobs"
+        RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, _FOREST_GRID,
+        threads_param="n_jobs",
     ),
     "extra_trees": ModelSpec(
-        ExtraTreesClassifier, ExtraTreesRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, threads_param="n_jobs"
+        ExtraTreesClassifier, ExtraTreesRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, _FOREST_GRID,
+        threads_param="n_jobs",
     ),
     "hist_gradient_boosting": ModelSpec(
-        HistGradientBoostingClassifier, HistGradientBoostingRegressor, "category", "max_iter", {}, _HGB_SPACE
+        HistGradientBoostingClassifier, HistGradientBoostingRegressor, "category", "max_iter", {}, _HGB_SPACE, _HGB_GRID
     ),
     "logistic_regression": ModelSpec(
-        LogisticRegression, None, "onehot", None, {"max_iter": 1000}, {"C": {"low": 0.001, "high": 100.0, "log": True}}
+        LogisticRegression, None, "onehot", None, {"max_iter": 1000}, {"C": {"low": 0.001, "high": 100.0, "log": True}},
+        _C_GRID,
     ),
-    "ridge": ModelSpec(RidgeClassifier, Ridge, "onehot", None, {}, {"alpha": {"low": 0.001, "high": 100.0, "log": True}}),
+    "ridge": ModelSpec(
+        RidgeClassifier, Ridge, "onehot", None, {}, {"alpha": {"low": 0.001, "high": 100.0, "log": True}}, _ALPHA_GRID
+    ),
 }
 
 
-def default_space(kind: str) -> dict[str, dict[str, Any]]:
-    """The search space used for ``kind`` when ``search.space`` is null."""
-    return REGISTRY[kind].space
+def default_space(kind: str, grid: bool = False) -> dict[str, dict[str, Any]]:
+    """The search space used for ``kind`` when ``search.space`` is null (its grid for strategy grid)."""
+    return REGISTRY[kind].grid if grid else REGISTRY[kind].space
 
 
 class CategoricalCaster(TransformerMixin, BaseEstimator):
@@ -207,6 +233,14 @@ def build_pipeline(
     return Pipeline([("prep", _preprocessor(spec.preprocessing, numeric, categorical)), ("model", cls(**kwargs))])
 
 
+def default_values(kind: str, task: str, names: list[str], fixed: dict[str, Any]) -> dict[str, Any]:
+    """What the estimator uses for each of ``names`` when it is not searched: ``fixed`` (model.params),
+    else tunepipe's defaults for the family, else the estimator's own."""
+    own = estimator_class(kind, task)().get_params()
+    merged = {**own, **REGISTRY[kind].defaults, **fixed}
+    return {name: merged[name] for name in names if name in merged}
+
+
 def resource_param(kind: str, resource: str) -> str | None:
     """The estimator parameter the resource sets (None for ``n_samples``, which subsamples rows)."""
     return REGISTRY[kind].n_estimators_param if resource == "n_estimators" else None
@@ -226,7 +260,7 @@ def check_model_config(cfg: Config) -> None:
     cls = spec.classifier or spec.regressor
     assert cls is not None
     accepted = set(cls().get_params())
-    for section, names in (("model.params", cfg.model.params), ("search.space", cfg.search.space)):
+    for section, names in (("model.params", list(cfg.model.params)), ("search.space", cfg.search.param_names)):
         for name in names:
             if name not in accepted:
                 hint = "; or set search.space: null for the model's default space" if section == "search.space" else ""

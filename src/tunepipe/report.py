@@ -1,69 +1,104 @@
-"""Turn search results into the output contract: trials table, CV metrics, summary text."""
+"""Turn a search's observations into the output contract: trials table, CV metrics, progress, summary.
+
+Timings are execution facts and never written here (they would change a DVC-tracked output's
+hash at every run); io writes floats at fixed precision (:mod:`tunepipe.precision`).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tunepipe.search import Strategy, TrialResult, rank_order
+from tunepipe.results import Observation, rank_order, winner
 
+def trials_table(observations: Sequence[Observation], param_names: list[str]) -> pd.DataFrame:
+    """One row per trial, in trial-number order (``reports/trials.csv``).
 
-def trials_table(strategy: Strategy, param_names: list[str]) -> pd.DataFrame:
-    """One row per candidate per rung (``reports/trials.csv``).
-
-    ``rank_test_score`` ranks within a rung (1 = best; failed trials rank last), because scores
-    at different resource levels are not comparable.
+    ``rank_test_score`` ranks within a rung of a bracket (1 = best; failed and pruned trials rank
+    last), because scores at different budgets are not comparable.
     """
+    ranks: dict[int, int] = {}
+    for group in _by_rung(observations).values():
+        ranks |= {o.trial.number: i + 1 for i, o in enumerate(rank_order(group))}
     rows: list[dict[str, Any]] = []
-    for rung in strategy.rungs:
-        ranks = {r.candidate.id: i + 1 for i, r in enumerate(rank_order(rung.results))}
-        for r in rung.results:
-            row: dict[str, Any] = {"rung": rung.index, "n_resources": rung.n_resources, "candidate": r.candidate.id}
-            row |= {f"param_{name}": r.candidate.params.get(name) for name in param_names}
-            row |= {f"split{k}_test_score": s for k, s in enumerate(r.fold_scores)}
-            scores = np.asarray(r.fold_scores, dtype=float)
-            row["best_n_resources"] = r.best_resources if r.best_resources is not None else rung.n_resources
-            row["mean_test_score"] = r.mean_score
-            row["std_test_score"] = float(scores.std()) if not math.isnan(r.mean_score) else math.nan
-            row["rank_test_score"] = ranks[r.candidate.id]
-            row["mean_fit_time"] = float(np.mean(r.fit_times)) if r.fit_times else math.nan
-            row["mean_score_time"] = float(np.mean(r.score_times)) if r.score_times else math.nan
-            row["status"] = r.status
-            row["error"] = r.error
-            rows.append(row)
+    for o in sorted(observations, key=lambda o: o.trial.number):
+        t = o.trial
+        row: dict[str, Any] = {
+            "trial": t.number, "candidate": t.candidate, "bracket": t.bracket, "rung": t.rung, "n_resources": t.budget,
+        }
+        row |= {f"param_{name}": t.params.get(name) for name in param_names}
+        row |= {f"split{k}_test_score": s for k, s in enumerate(o.fold_scores)}
+        scores = np.asarray(o.fold_scores, dtype=float)
+        row["best_n_resources"] = o.scored_budget
+        row["mean_test_score"] = o.mean_score
+        row["std_test_score"] = float(scores.std()) if not math.isnan(o.mean_score) else math.nan
+        row["rank_test_score"] = ranks[t.number]
+        row["status"] = o.status
+        row["error"] = o.error
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def cv_metrics(strategy: Strategy, scoring: str) -> dict[str, Any]:
+def _by_rung(observations: Sequence[Observation]) -> dict[tuple[int, int], list[Observation]]:
+    groups: dict[tuple[int, int], list[Observation]] = {}
+    for o in observations:
+        groups.setdefault((o.trial.bracket, o.trial.rung), []).append(o)
+    return groups
+
+
+def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str) -> dict[str, Any]:
     """``metrics/cv.json``: the winner and the shape of the search.
 
-    ``best_n_resources`` is the resource the winner was scored and refit at (its best number of
-    boosting rounds when trials score below their budget, else the last rung's resource).
+    ``best_n_resources`` is the budget the winner's CV score belongs to (its best number of
+    boosting rounds when trials score below their budget). ``defaults_score`` is the CV score of
+    the model's default configuration (trial 0). ``n_candidates`` / ``n_resources`` list the
+    strategy's trials and budgets per rung; with several brackets, ``brackets`` gives them per bracket.
     """
-    best = strategy.best
-    results = [r for rung in strategy.rungs for r in rung.results]
-    return {
+    best = winner(observations)
+    groups = _by_rung([o for o in observations if not o.trial.is_defaults])
+    brackets = sorted({b for b, _ in groups}, reverse=True)
+    out: dict[str, Any] = {
+        "strategy": strategy,
         "scoring": scoring,
         "best_score": best.mean_score,
-        "best_params": best.candidate.params,
-        "best_candidate": best.candidate.id,
-        "best_n_resources": best.best_resources or best.candidate.n_resources,
-        "n_candidates": strategy.n_candidates,
-        "n_resources": strategy.n_resources,
-        "n_trials": len(results),
-        "n_failed": sum(r.status == "failed" for r in results),
+        "best_params": best.trial.params,
+        "best_candidate": best.trial.candidate,
+        "best_trial": best.trial.number,
+        "best_n_resources": best.scored_budget,
     }
+    defaults = next((o for o in observations if o.trial.is_defaults), None)
+    if defaults is not None:
+        out["defaults_score"] = defaults.mean_score
+    if len(brackets) == 1:
+        (bracket,) = brackets
+        rungs = sorted(r for b, r in groups if b == bracket)
+        out["n_candidates"] = [len(groups[bracket, r]) for r in rungs]
+        out["n_resources"] = [groups[bracket, r][0].trial.budget for r in rungs]
+    else:
+        out["brackets"] = {
+            str(b): {
+                "n_candidates": [len(groups[b, r]) for r in sorted(r for bb, r in groups if bb == b)],
+                "n_resources": [groups[b, r][0].trial.budget for r in sorted(r for bb, r in groups if bb == b)],
+            }
+            for b in brackets
+        }
+    out["n_trials"] = len(observations)
+    out["n_failed"] = sum(o.status == "failed" for o in observations)
+    return out
 
 
-def all_failed_message(results: list[TrialResult]) -> str:
-    """The error for a search in which no trial produced a score."""
-    first = next((r for r in results if r.error), None)
-    detail = f"; first error ({first.candidate.label}): {first.error}" if first else ""
+def all_failed_message(observations: Sequence[Observation]) -> str:
+    """The error for a search in which no trial at the largest budget produced a score."""
+    top = max(o.trial.budget for o in observations)
+    last = [o for o in observations if o.trial.budget == top]
+    first = next((o for o in last if o.error), None)
+    detail = f"; first error ({first.trial.label}): {first.error}" if first else ""
     return (
-        f"all {len(results)} trials of the last rung failed, so there is no winner{detail}. "
+        f"all {len(last)} trials at the largest budget ({top}) failed, so there is no winner{detail}. "
         "Check model.params and search.space against the model's documentation"
     )
 
@@ -72,16 +107,16 @@ def summary_markdown(cv: dict[str, Any], test: dict[str, float], model_kind: str
     """A short human summary of the run (Prefect markdown artifact)."""
     scoring = cv["scoring"]
     lines = [
-        f"# tunepipe: {model_kind}",
+        f"# tunepipe: {model_kind}, {cv.get('strategy', '')}",
         "",
-        f"- best CV {scoring}: **{cv['best_score']:.5f}** (candidate c{cv['best_candidate']:03d})",
+        f"- best CV {scoring}: **{cv['best_score']:.5f}** (trial {cv.get('best_trial', '?')}, "
+        f"candidate {cv['best_candidate']})",
         f"- holdout {scoring}: **{test[scoring]:.5f}**",
     ]
     if "baseline_score" in test:
         lines.append(f"- holdout {scoring} with the model's default parameters: {test['baseline_score']:.5f}")
     lines += [
-        f"- trials: {cv['n_trials']} ({cv['n_failed']} failed); candidates per rung {cv['n_candidates']}, "
-        f"resources per rung {cv['n_resources']}",
+        f"- trials: {cv['n_trials']} ({cv['n_failed']} failed)",
         "",
         "| parameter | value |",
         "|---|---|",
@@ -91,16 +126,18 @@ def summary_markdown(cv: dict[str, Any], test: dict[str, float], model_kind: str
 
 
 def progress_table(trials: pd.DataFrame) -> pd.DataFrame:
-    """``reports/progress.csv``: the best mean CV score so far against trials, in evaluation order.
+    """``reports/progress.csv``: the best mean CV score so far against trials, in trial-number order.
 
-    Trials are in the order the search ran them (rung by rung, candidates by id within a rung), so
-    the curve shows how much each extra trial bought. Failed trials keep the previous best.
+    ``best_so_far`` is the running best of every scored trial (with best-iteration scoring each
+    score is that of a real model: the configuration at its best round count), so it never falls
+    and shows how much each extra trial bought. Failed trials keep the previous best.
     """
-    ordered = trials.sort_values(["rung", "candidate"], kind="stable").reset_index(drop=True)
+    ordered = trials.sort_values("trial", kind="stable").reset_index(drop=True)
     return pd.DataFrame({
-        "trial": np.arange(1, len(ordered) + 1),
+        "trial": ordered["trial"],
+        "bracket": ordered["bracket"],
         "rung": ordered["rung"],
         "n_resources": ordered["n_resources"],
         "score": ordered["mean_test_score"],
-        "best_so_far": ordered["mean_test_score"].cummax(),
+        "best_so_far": ordered["mean_test_score"].cummax().ffill(),
     })

@@ -1,18 +1,25 @@
-"""Search space: ``params.yaml`` distributions -> seeded candidate parameter sets.
+"""Search space: ``params.yaml`` distributions as the libraries that sample them take them.
 
-Sampling is delegated to scikit-learn's :class:`~sklearn.model_selection.ParameterSampler`, so the
-same space and seed give the same candidates as ``HalvingRandomSearchCV(random_state=seed)``.
+scikit-learn's ``ParameterSampler`` (random search, so the same space and seed give the same
+configurations as ``HalvingRandomSearchCV(random_state=seed)``) and Optuna's distributions (TPE).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from scipy import stats
-from sklearn.model_selection import ParameterSampler
 
 from tunepipe.config import Distribution
+
+# Sampled floats are rounded to this many significant digits. numpy's and scipy's exp / log may
+# differ in the last bit between CPUs (SIMD code paths); rounding makes a sampled learning rate the
+# same number on every machine (a flip needs a draw within ~1e-16 of a rounding boundary), while
+# 8 digits change a model far less than any tuning decision can see.
+SIGNIFICANT_DIGITS = 8
 
 
 class _LogUniformInt:
@@ -40,20 +47,21 @@ def to_sklearn(dist: Distribution) -> Any:
     return stats.uniform(dist.low, dist.high - dist.low)
 
 
-def sample_candidates(space: dict[str, Distribution], n: int, seed: int) -> list[dict[str, Any]]:
-    """Draw ``n`` parameter sets from ``space`` with ``seed``.
-
-    When every dimension is a list of choices and the grid has fewer than ``n`` points, the whole
-    grid is returned (ParameterSampler samples without replacement then).
-    """
-    distributions = {name: to_sklearn(d) for name, d in sorted(space.items())}
-    sampler = ParameterSampler(distributions, n_iter=n, random_state=seed)
-    if all(isinstance(d, list) for d in distributions.values()):
-        grid_size = int(np.prod([len(d) for d in distributions.values()]))
-        sampler.n_iter = min(n, grid_size)  # avoid the UserWarning; the result is the same
-    return [{k: _plain(v) for k, v in params.items()} for params in sampler]
+def to_optuna(dist: Distribution) -> BaseDistribution:
+    """The Optuna distribution of one hyperparameter (choices must be None, bool, int, float or str)."""
+    if dist.choices is not None:
+        return CategoricalDistribution(list(dist.choices))
+    assert dist.low is not None and dist.high is not None
+    if dist.type == "int":
+        return IntDistribution(int(dist.low), int(dist.high), log=dist.log)
+    return FloatDistribution(dist.low, dist.high, log=dist.log)
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars -> Python scalars, so params print, hash and serialise plainly."""
-    return value.item() if isinstance(value, np.generic) else value
+def plain(value: Any) -> Any:
+    """A sampled value as a plain Python value: numpy scalars unwrapped, floats rounded to
+    :data:`SIGNIFICANT_DIGITS` significant digits (the same number on every machine)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isfinite(value) and value != 0.0:
+        return round(value, SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(abs(value))))
+    return value

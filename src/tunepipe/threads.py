@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from threadpoolctl import ThreadpoolController
 
 
 def available_cores() -> int:
@@ -38,3 +43,21 @@ def plan_threads(workers: int | str, threads_per_trial: int | str, cores: int | 
             stacklevel=2,
         )
     return w, t
+
+
+@lru_cache(maxsize=1)
+def _native_pools() -> ThreadpoolController:
+    """The process's native thread pools (OpenMP, BLAS), found once: a fresh
+    ``threadpool_limits`` looks them up again at every call (4 ms, per fold)."""
+    return ThreadpoolController()
+
+
+@contextmanager
+def thread_limit(threads: int) -> Iterator[None]:
+    """Cap every native thread pool (OpenMP, BLAS) at ``threads`` in the calling thread.
+
+    OpenMP's limit is per thread, so it is set in the thread that fits, not in the one that
+    hands the fit out.
+    """
+    with _native_pools().limit(limits=threads):
+        yield

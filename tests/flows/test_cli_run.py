@@ -29,5 +29,5 @@ def test_tunepipe_run_process_writes_outputs_and_lists_them(tmp_path: Path) -> N
         "reports/importance.csv", "reports/parallel.csv",
         "models/model.joblib", "models/baseline.joblib", "metrics/test.json", "reports/eval/roc.csv"]
     assert json.loads((tmp_path / "metrics/cv.json").read_text())["n_candidates"] == [3, 1]
-    assert "rung 2/2" in proc.stderr  # progress lines go to the log (stderr)
+    assert "5/5 trials done" in proc.stderr  # progress lines go to the log (stderr)
     assert "Traceback" not in proc.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import pandas as pd
 import pytest
 import httpx
@@ -64,24 +65,31 @@ def test_flow_writes_the_output_contract(tmp_path: Path, case: str) -> None:
     names = sorted(cfg.search.space)
 
     # reports/trials.csv: one row per candidate per rung, every contract column.
-    expected = ["rung", "n_resources", "candidate", *(f"param_{n}" for n in names),
-                *(f"split{k}_test_score" for k in range(cfg.cv.n_splits)),
-                "mean_test_score", "std_test_score", "rank_test_score", "mean_fit_time", "mean_score_time", "status", "error"]
-    assert set(expected) <= set(trials.columns)
-    assert len(trials) == cv["n_trials"] == sum(cv["n_candidates"])
-    assert trials.groupby("rung").size().tolist() == cv["n_candidates"]
-    assert trials.groupby("rung")["n_resources"].first().tolist() == cv["n_resources"]
+    expected = ["trial", "candidate", "bracket", "rung", "n_resources", *(f"param_{n}" for n in names),
+                *(f"split{k}_test_score" for k in range(cfg.cv.n_splits)), "best_n_resources",
+                "mean_test_score", "std_test_score", "rank_test_score", "status", "error"]
+    assert list(trials.columns) == expected
+    assert trials["trial"].tolist() == list(range(len(trials)))
+    # Trial 0 is the model's defaults at the largest budget; the strategy's trials follow.
+    defaults = trials.iloc[0]
+    assert (defaults["candidate"], defaults["bracket"], defaults["n_resources"]) == (-1, -1, trials["n_resources"].max())
+    assert math.isclose(cv["defaults_score"], defaults["mean_test_score"]) and cv["best_score"] >= cv["defaults_score"]
+    searched = trials.iloc[1:]
+    assert len(trials) == cv["n_trials"] == sum(cv["n_candidates"]) + 1
+    assert searched.groupby("rung").size().tolist() == cv["n_candidates"]
+    assert searched.groupby("rung")["n_resources"].first().tolist() == cv["n_resources"]
     assert (trials["status"] == "ok").all() and cv["n_failed"] == 0
     splits = trials[[f"split{k}_test_score" for k in range(cfg.cv.n_splits)]]
-    assert splits.mean(axis=1).round(10).tolist() == trials["mean_test_score"].round(10).tolist()
-    for _, rung in trials.groupby("rung"):
+    np.testing.assert_allclose(splits.mean(axis=1), trials["mean_test_score"], rtol=1e-9)  # 10 digits written
+    for _, rung in searched.groupby("rung"):
         assert sorted(rung["rank_test_score"]) == list(range(1, len(rung) + 1))
         assert rung.sort_values("rank_test_score")["mean_test_score"].is_monotonic_decreasing
 
-    # metrics/cv.json: the winner is the best of the last rung.
-    last = trials[trials["rung"] == trials["rung"].max()]
-    top = last.sort_values("rank_test_score").iloc[0]
-    assert cv["scoring"] == cfg.search.scoring
+    # metrics/cv.json: the winner is the best at the largest budget.
+    last = trials[trials["n_resources"] == trials["n_resources"].max()]
+    top = last.sort_values(["mean_test_score", "trial"], ascending=[False, True]).iloc[0]
+    assert cv["scoring"] == cfg.search.scoring and cv["strategy"] == cfg.search.strategy
+    assert cv["best_trial"] == top["trial"]
     assert cv["best_candidate"] == top["candidate"]
     assert math.isclose(cv["best_score"], top["mean_test_score"])
     assert cv["best_params"].keys() == set(names)
@@ -130,7 +138,7 @@ def test_same_params_same_results_with_any_execution_settings(tmp_path: Path) ->
                                               "search.space.subsample_freq={choices: [1]}"])
         run(cfg, root=str(root))
         trials, cv, test = _read(root)
-        results.append((trials.drop(columns=["mean_fit_time", "mean_score_time"]), cv, test))
+        results.append((trials, cv, test))
     for other in results[1:]:
         pd.testing.assert_frame_equal(results[0][0], other[0])
         assert results[0][1] == other[1]
@@ -156,8 +164,9 @@ def test_all_trials_failing_fails_the_run_with_the_error_and_no_outputs(
 ) -> None:
     root, cfg = _project(tmp_path, "binary", [
         "model.kind=random_forest", "search.strategy=random", "search.n_candidates=2", "search.max_resources=10",
-        "search.space={max_features: {choices: [nonsense]}}"])
-    message = r"all 1 trials of the last rung failed, so there is no winner; first error \(c000 r0\): InvalidParameterError"
+        "search.space={max_features: {choices: [nonsense]}}", "search.include_defaults=false"])
+    message = (r"all 1 trials at the largest budget \(10\) failed, so there is no winner; first error "
+               r"\(trial 0 b0 r0\): InvalidParameterError")
     with pytest.raises(SearchError, match=message):
         run(cfg, root=str(root))
     assert not (root / "metrics").exists() and not (root / "models").exists()
@@ -188,9 +197,12 @@ def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: P
     # No more trials at once than execution.workers (2): Prefect's default pool would run them all.
     spans = [(r.start_time, r.end_time) for r in runs if r.name.startswith("trial")]
     assert max(sum(s <= t < e for s, e in spans) for t, _ in spans) <= cfg.execution.workers
-    expected = sorted(f"trial c{c:03d} r{r}" for c, r in zip(trials["candidate"], trials["rung"]))
+    expected = sorted(f"trial {t} defaults" if c == -1 else f"trial {t} b{b} r{r}"
+                      for t, c, b, r in zip(trials["trial"], trials["candidate"], trials["bracket"], trials["rung"]))
     assert [n for n in names if n.startswith("trial")] == expected
-    winner = f"c{cv['best_candidate']:03d} r{trials['rung'].max()}"
+    best = trials.set_index("trial").loc[cv["best_trial"]]
+    winner = (f"trial {cv['best_trial']} defaults" if best["candidate"] == -1
+              else f"trial {cv['best_trial']} b{best['bracket']} r{best['rung']}")
     assert sorted(flow_names) == ["tunepipe-evaluate", "tunepipe-split", "tunepipe-train", "tunepipe-tune"]
     assert {n for n in names if not n.startswith("trial")} == {
         "prepare", f"refit {winner}", "refit defaults", "holdout winner", "holdout defaults", "task plot"}

@@ -21,7 +21,7 @@ from prefect.settings import PREFECT_API_URL
 
 from tests.conftest import BASE_RAW, make_frame
 
-# 27 -> 9 -> 3 -> 1 candidates: 40 trials, long enough to be killed in the first rung.
+# 27 -> 9 -> 3 -> 1 candidates and the defaults: 41 trials, long enough to be killed in the first rung.
 SEARCH = ["search.n_candidates=27", "search.max_resources=270", "execution.workers=1"]
 SUMMARY = re.compile(r"(\d+) trials evaluated, (\d+) taken from the trial cache")
 
@@ -68,7 +68,7 @@ def _stored(cache: Path) -> int:
 
 
 def _outputs(root: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    trials = pd.read_csv(root / "reports/trials.csv").drop(columns=["mean_fit_time", "mean_score_time"])
+    trials = pd.read_csv(root / "reports/trials.csv")
     return trials, json.loads((root / "metrics/cv.json").read_text())
 
 
@@ -92,13 +92,13 @@ def test_a_killed_search_resumes_without_re_evaluating_finished_trials(tmp_path:
     resumed = _tunepipe(root, "tune", *[a for s in SEARCH for a in ("-S", s)])
     n_run, n_cached = _counts(resumed)
     trials, cv = _outputs(root)
-    assert n_cached == finished and n_run == cv["n_trials"] - finished == 40 - finished
+    assert n_cached == finished and n_run == cv["n_trials"] - finished == 41 - finished  # 40 trials of the strategy and the defaults'
 
     # The same search, uninterrupted and without the cache, gives the same trials and winner.
     fresh = _project(tmp_path / "fresh")
     _tunepipe(fresh, "split")
     uninterrupted = _tunepipe(fresh, "tune", *[a for s in SEARCH for a in ("-S", s)], "-S", "execution.cache=false")
-    assert _counts(uninterrupted) == (40, 0) and not (fresh / ".tunepipe").exists()
+    assert _counts(uninterrupted) == (41, 0) and not (fresh / ".tunepipe").exists()
     fresh_trials, fresh_cv = _outputs(fresh)
     pd.testing.assert_frame_equal(trials, fresh_trials)
     assert cv == fresh_cv
@@ -109,10 +109,34 @@ def test_a_larger_search_reuses_every_trial_already_evaluated(tmp_path: Path) ->
     random = ["search.strategy=random", "search.max_resources=20"]
     _tunepipe(root, "split")
     first = _tunepipe(root, "tune", *[a for s in [*random, "search.n_candidates=4"] for a in ("-S", s)])
-    assert _counts(first) == (4, 0)
+    assert _counts(first) == (5, 0)  # the defaults' trial and 4 sampled
     larger = _tunepipe(root, "tune", *[a for s in [*random, "search.n_candidates=7"] for a in ("-S", s)])
-    assert _counts(larger) == (3, 4)
+    assert _counts(larger) == (3, 5)
     # A setting that changes scores (here the scorer) misses the cache.
     other = _tunepipe(root, "tune", *[a for s in [*random, "search.n_candidates=4", "search.scoring=accuracy"]
                                       for a in ("-S", s)])
-    assert _counts(other) == (4, 0)
+    assert _counts(other) == (5, 0)
+
+
+def test_switching_strategy_reuses_trials_at_the_same_params_and_budget(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _tunepipe(root, "split")
+    common = ["search.max_resources=20", "search.n_candidates=12"]
+    first = _tunepipe(root, "tune", *[a for s in [*common, "search.strategy=random"] for a in ("-S", s)])
+    assert _counts(first) == (13, 0)
+    # TPE's first 10 configurations are the random search's first 10 (its startup draws), and the
+    # defaults' trial is the same: 11 come from the cache. (Window 1: the 11th configuration is
+    # asked once 10 are observed, so TPE's model proposes it.)
+    tpe = _tunepipe(root, "tune", *[a for s in [*common, "search.strategy=tpe", "search.window=1"] for a in ("-S", s)])
+    assert _counts(tpe) == (2, 11)
+
+
+def test_a_cache_file_that_does_not_parse_is_a_miss(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    args = [a for s in ["search.strategy=random", "search.max_resources=20", "search.n_candidates=3"] for a in ("-S", s)]
+    _tunepipe(root, "split")
+    assert _counts(_tunepipe(root, "tune", *args)) == (4, 0)
+    files = sorted((root / ".tunepipe/cache").glob("trial-*.json"))
+    files[0].write_text("not json")
+    files[1].write_text(json.dumps({"version": 1, "key": "someone else's", "fold_scores": [1, 1, 1]}))
+    assert _counts(_tunepipe(root, "tune", *args)) == (2, 2)

@@ -11,7 +11,8 @@ from sklearn.dummy import DummyClassifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingRandomSearchCV, KFold
 
-from tunepipe.search import Candidate, SuccessiveHalving, TrialResult, halving_schedule, smallest_min_resources
+from tests.search.conftest import drive, fresh, observe
+from tunepipe.search.schedulers import SuccessiveHalving, smallest_min_resources
 
 
 class FastClassifier(DummyClassifier):
@@ -45,17 +46,23 @@ def _sklearn_schedule(n_candidates, factor, resource, min_resources, max_resourc
 
 def _our_run(n_candidates, factor, resource, min_resources, max_resources, aggressive, n_classes):  # noqa: ANN001
     resolved = min_resources if isinstance(min_resources, int) else smallest_min_resources(resource, 3, n_classes)
-    strategy = SuccessiveHalving(
-        [{"a": i} for i in range(n_candidates)],
+    scheduler = SuccessiveHalving(
+        n_candidates,
         factor=factor,
         min_resources=resolved,
         max_resources=max_resources,
         exhaust=min_resources == "exhaust",
         aggressive_elimination=aggressive,
     )
-    while (batch := strategy.ask()) is not None:
-        strategy.tell([TrialResult(c, (float(c.params["a"] % 7),)) for c in batch])
-    return strategy
+    observations = drive(fresh(scheduler), lambda t: float(t.params["a"] % 7))
+    return scheduler, _per_rung(observations)
+
+
+def _per_rung(observations):  # noqa: ANN001, ANN202
+    rungs = sorted({o.trial.rung for o in observations})
+    counts = [sum(o.trial.rung == r for o in observations) for r in rungs]
+    budgets = [next(o.trial.budget for o in observations if o.trial.rung == r) for r in rungs]
+    return counts, budgets
 
 
 @pytest.mark.parametrize(
@@ -78,13 +85,14 @@ def _our_run(n_candidates, factor, resource, min_resources, max_resources, aggre
 )
 def test_schedule_matches_scikit_learn(n_candidates, factor, resource, min_resources, max_resources, aggressive, n_classes) -> None:  # noqa: ANN001
     sk = _sklearn_schedule(n_candidates, factor, resource, min_resources, max_resources, aggressive, 1000, n_classes)
-    ours = _our_run(n_candidates, factor, resource, min_resources, max_resources, aggressive, n_classes)
+    ours, (counts, budgets) = _our_run(n_candidates, factor, resource, min_resources, max_resources, aggressive, n_classes)
     assert ours.schedule.min_resources == sk.min_resources_
     assert ours.schedule.n_required_iterations == sk.n_required_iterations_
     assert ours.schedule.n_possible_iterations == sk.n_possible_iterations_
     assert ours.schedule.n_iterations == sk.n_iterations_
-    assert ours.n_resources == sk.n_resources_
-    assert ours.n_candidates == sk.n_candidates_
+    assert budgets == sk.n_resources_
+    assert counts == sk.n_candidates_
+    assert [c for _, c, _ in ours.plan()][0] == sk.n_candidates_
 
 
 @pytest.mark.parametrize(
@@ -97,65 +105,53 @@ def test_schedule_matches_scikit_learn(n_candidates, factor, resource, min_resou
     ],
 )
 def test_exhaust_schedule_table(n_candidates: int, factor: int, expected_candidates: list[int], expected_resources: list[int]) -> None:
-    strategy = _our_run(n_candidates, factor, "n_estimators", "exhaust", 810, False, 2)
-    assert strategy.n_candidates == expected_candidates
-    assert strategy.n_resources == expected_resources
+    _, (counts, budgets) = _our_run(n_candidates, factor, "n_estimators", "exhaust", 810, False, 2)
+    assert counts == expected_candidates
+    assert budgets == expected_resources
 
 
-def _result(cid: int, score: float, rung: int = 0) -> TrialResult:
-    return TrialResult(Candidate(cid, {"a": cid}, rung, 10), (score,), status="failed" if math.isnan(score) else "ok")
+def _run_rungs(n: int, factor: float, budgets: tuple[int, int], scores: list[float]) -> list:  # type: ignore[type-arg]
+    """Rung 0 of ``n`` candidates scored ``scores``; returns rung 1's trials."""
+    search = fresh(SuccessiveHalving(n, factor=factor, min_resources=budgets[0], max_resources=budgets[1]))
+    batch = search.ask()
+    assert [t.candidate for t in batch] == list(range(n))
+    for t, s in zip(batch, scores):
+        search.tell(observe(t, s))
+    return search.ask()
 
 
 def test_keeps_ceil_n_over_factor_best_with_nan_last() -> None:
-    strategy = SuccessiveHalving([{"a": i} for i in range(7)], factor=3, min_resources=10, max_resources=90)
-    batch = strategy.ask()
-    assert [c.id for c in batch] == list(range(7))
-    scores = [0.5, math.nan, 0.9, 0.1, math.nan, 0.8, 0.7]
-    strategy.tell([_result(c.id, s) for c, s in zip(batch, scores)])
-    survivors = strategy.ask()
-    assert [c.id for c in survivors] == [2, 5, 6]  # ceil(7 / 3) = 3 best, NaN never promoted
-    assert all(c.rung == 1 and c.n_resources == 30 for c in survivors)
+    survivors = _run_rungs(7, 3, (10, 90), [0.5, math.nan, 0.9, 0.1, math.nan, 0.8, 0.7])
+    assert [t.candidate for t in survivors] == [2, 5, 6]  # ceil(7 / 3) = 3 best, NaN never promoted
+    assert all(t.rung == 1 and t.budget == 30 for t in survivors)
+    assert [t.number for t in survivors] == [7, 8, 9]  # numbered on after rung 0, in candidate order
 
 
 def test_nan_promoted_only_when_too_few_scores() -> None:
-    strategy = SuccessiveHalving([{"a": i} for i in range(4)], factor=2, min_resources=10, max_resources=40)
-    batch = strategy.ask()
-    strategy.tell([_result(0, math.nan), _result(1, 0.3), _result(2, math.nan), _result(3, math.nan)])
-    assert [c.id for c in strategy.ask()] == [0, 1]  # 1 scored, then the lowest-id NaN
+    survivors = _run_rungs(4, 2, (10, 40), [math.nan, 0.3, math.nan, math.nan])
+    assert [t.candidate for t in survivors] == [0, 1]  # 1 scored, then the lowest-numbered NaN
+
+
+def test_ties_go_to_the_lower_candidate() -> None:
+    assert [t.candidate for t in _run_rungs(4, 2, (10, 20), [0.5] * 4)] == [0, 1]
+
+
+def test_a_rung_starts_only_when_the_previous_one_is_fully_observed() -> None:
+    search = fresh(SuccessiveHalving(3, factor=3, min_resources=10, max_resources=30))
+    batch = search.ask()
+    search.tell(observe(batch[0], 0.9))
+    search.tell(observe(batch[1], 0.5))
+    assert search.ask() == []  # the third trial of rung 0 is still running
+    search.tell(observe(batch[2], 0.4))
+    (last,) = search.ask()
+    assert (last.candidate, last.rung, last.budget) == (0, 1, 30)
 
 
 def test_winner_comes_from_the_last_rung() -> None:
-    strategy = SuccessiveHalving([{"a": i} for i in range(3)], factor=3, min_resources=10, max_resources=30)
-    strategy.tell([_result(0, 0.99), _result(1, 0.5), _result(2, 0.4)]) if strategy.ask() else None
-    last = strategy.ask()
-    assert [c.id for c in last] == [0]
-    strategy.tell([TrialResult(last[0], (0.7,))])
-    assert strategy.ask() is None
-    assert strategy.best.candidate.rung == 1
-    assert strategy.best.mean_score == 0.7
-
-
-def test_ties_go_to_the_lower_candidate_id() -> None:
-    strategy = SuccessiveHalving([{"a": i} for i in range(4)], factor=2, min_resources=10, max_resources=20)
-    strategy.ask()
-    strategy.tell([_result(i, 0.5) for i in range(4)])
-    assert [c.id for c in strategy.ask()] == [0, 1]
-
-
-def test_ask_twice_without_tell_is_an_error() -> None:
-    strategy = SuccessiveHalving([{"a": 1}, {"a": 2}], factor=2, min_resources=1, max_resources=2)
-    strategy.ask()
-    with pytest.raises(RuntimeError, match="ask\\(\\) called twice without tell\\(\\)"):
-        strategy.ask()
-
-
-def test_tell_must_answer_what_was_asked() -> None:
-    strategy = SuccessiveHalving([{"a": 1}, {"a": 2}], factor=2, min_resources=1, max_resources=2)
-    strategy.ask()
-    with pytest.raises(ValueError, match=r"tell\(\) got results for candidates \[0\], but \[0, 1\] were asked"):
-        strategy.tell([_result(0, 0.1)])
-
-
-def test_schedule_rejects_min_above_max() -> None:
-    with pytest.raises(ValueError, match=r"min_resources \(100\) must be <= max_resources \(10\)"):
-        halving_schedule(9, 3, 100, 10)
+    search = fresh(SuccessiveHalving(3, factor=3, min_resources=10, max_resources=30))
+    for t, s in zip(search.ask(), [0.99, 0.5, 0.4]):
+        search.tell(observe(t, s))
+    (last,) = search.ask()
+    search.tell(observe(last, 0.7))
+    assert search.done
+    assert search.best.trial.rung == 1 and search.best.mean_score == 0.7

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
 
-from tunepipe.search._base import Candidate, Rung, Strategy, rank_order
-
-MinResources = int | Literal["smallest", "exhaust"]
+from tunepipe.results import rank_order
+from tunepipe.search._types import History
+from tunepipe.search.schedulers._base import Scheduler, Slot, latest_rung
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,13 @@ def smallest_min_resources(resource: str, n_splits: int, n_classes: int | None) 
     return n_splits * 2 * (n_classes or 1)
 
 
+def exhaust_min_resources(n_candidates: int, factor: float, min_resources: int, max_resources: int) -> int:
+    """scikit-learn's ``min_resources='exhaust'``: start as high as possible so that the last of
+    the rounds ``n_candidates`` need uses close to ``max_resources``."""
+    n_required = 1 + math.floor(math.log(n_candidates, factor))
+    return max(min_resources, int(max_resources // factor ** (n_required - 1)))
+
+
 def halving_schedule(
     n_candidates: int,
     factor: float,
@@ -58,12 +64,10 @@ def halving_schedule(
             close to ``max_resources``.
         aggressive_elimination: Repeat the first resource level until few enough candidates remain.
     """
-    if min_resources > max_resources:
-        raise ValueError(f"min_resources ({min_resources}) must be <= max_resources ({max_resources})")
     # The number of rounds needed so that the last one evaluates fewer than `factor` candidates.
     n_required = 1 + math.floor(math.log(n_candidates, factor))
     if exhaust:
-        min_resources = max(min_resources, int(max_resources // factor ** (n_required - 1)))
+        min_resources = exhaust_min_resources(n_candidates, factor, min_resources, max_resources)
     n_possible = 1 + math.floor(math.log(max_resources // min_resources, factor))
     n_iterations = n_required if aggressive_elimination else min(n_possible, n_required)
     n_resources = []
@@ -76,27 +80,21 @@ def halving_schedule(
     return HalvingSchedule(min_resources, max_resources, n_required, n_possible, n_iterations, n_resources)
 
 
-class SuccessiveHalving(Strategy):
-    """Successive halving over a fixed list of sampled candidates.
+class SuccessiveHalving(Scheduler):
+    """Successive halving over ``n_candidates`` configurations, one synchronous rung at a time.
 
-    Args:
-        candidates: Parameter sets for the first rung, already sampled.
-        factor: Keep ``ceil(n / factor)`` per rung, multiply resources by ``factor``.
-        min_resources: Resolved starting resource.
-        max_resources: Resource cap.
-        exhaust: See :func:`halving_schedule`.
-        aggressive_elimination: See :func:`halving_schedule`.
+    Survivors of a rung are the best ``ceil(n / factor)`` (failed trials last, ties to the lower
+    trial number), run in the order they were first sampled.
 
     Example:
-        >>> s = SuccessiveHalving([{"a": i} for i in range(9)], factor=3, min_resources=10,
-        ...                       max_resources=90)
-        >>> [len(s.ask()), s.schedule.n_resources]
-        [9, [10, 30, 90]]
+        >>> s = SuccessiveHalving(9, factor=3, min_resources=10, max_resources=90)
+        >>> s.schedule.n_resources
+        [10, 30, 90]
     """
 
     def __init__(
         self,
-        candidates: list[dict[str, Any]],
+        n_candidates: int,
         *,
         factor: float,
         min_resources: int,
@@ -104,35 +102,42 @@ class SuccessiveHalving(Strategy):
         exhaust: bool = False,
         aggressive_elimination: bool = False,
     ) -> None:
-        super().__init__()
-        if not candidates:
-            raise ValueError("SuccessiveHalving needs at least one candidate")
-        self._params = candidates
+        if n_candidates < 1:
+            raise ValueError(f"n_candidates is {n_candidates}, but must be >= 1")
+        self.n_planned = n_candidates
         self.factor = factor
         self.schedule = halving_schedule(
-            len(candidates),
-            factor,
-            min_resources,
-            max_resources,
-            exhaust=exhaust,
-            aggressive_elimination=aggressive_elimination,
+            n_candidates, factor, min_resources, max_resources,
+            exhaust=exhaust, aggressive_elimination=aggressive_elimination,
         )
 
-    @property
-    def n_planned_rungs(self) -> int:
-        return self.schedule.n_iterations
+    def next(self, history: History) -> Slot | None:
+        budgets = self.schedule.n_resources
+        if history.n_candidates < self.n_planned:
+            return Slot(0, 0, budgets[0])
+        rung = max(t.rung for t in history.trials if t.bracket == 0)
+        survivors = self._survivors(history, rung)  # of rung - 1 (rung 0: every candidate)
+        issued = {t.candidate for t in history.trials_at(0, rung)}
+        waiting = [c for c in survivors if c not in issued]
+        if waiting:
+            return Slot(0, rung, budgets[rung], waiting[0])
+        if len(history.observed_at(0, rung)) < len(issued) or rung + 1 >= len(budgets):
+            return None  # the rung is still running, or it was the last
+        return Slot(0, rung + 1, budgets[rung + 1], self._survivors(history, rung + 1)[0])
 
-    def _next_rung(self) -> Rung | None:
-        itr = len(self.rungs)
-        if itr >= self.schedule.n_iterations:
-            return None
-        n_resources = self.schedule.n_resources[itr]
-        if itr == 0:
-            ids_params = list(enumerate(self._params))
-        else:
-            previous = self.rungs[-1].results
-            keep = math.ceil(len(previous) / self.factor)
-            # Survivors keep their ids (and first-rung order), so a candidate can be followed across rungs.
-            survivors = sorted((r.candidate for r in rank_order(previous)[:keep]), key=lambda c: c.id)
-            ids_params = [(c.id, c.params) for c in survivors]
-        return Rung(itr, n_resources, [Candidate(i, p, itr, n_resources) for i, p in ids_params])
+    def _survivors(self, history: History, rung: int) -> list[int]:
+        """The candidates rung ``rung`` runs, in sampling order (needs rung - 1 fully observed)."""
+        if rung == 0:
+            return list(range(self.n_planned))
+        previous = history.observed_at(0, rung - 1)
+        best = rank_order(previous)[: math.ceil(len(previous) / self.factor)]
+        return sorted(o.trial.candidate for o in best)
+
+    def alive(self, history: History) -> set[int] | None:
+        return latest_rung(history, 0, len(self.schedule.n_resources))
+
+    def plan(self) -> list[tuple[int, list[int], list[int]]]:
+        counts = [self.n_planned]
+        for _ in self.schedule.n_resources[1:]:
+            counts.append(math.ceil(counts[-1] / self.factor))
+        return [(0, counts, list(self.schedule.n_resources))]

@@ -1,0 +1,111 @@
+"""A trial (what to evaluate) and its observation (what evaluating it gave).
+
+Shared by the search (which asks for trials and is told observations), trial evaluation, the
+report and the refit; kept outside ``tunepipe.search`` so that the train and evaluate stages do not
+depend on the strategies' code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+Status = Literal["ok", "failed", "pruned"]
+# The candidate number (and bracket) of the model's default configuration: outside every
+# scheduler's brackets, so it never changes what a strategy samples or promotes.
+DEFAULTS = -1
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One configuration at one budget: the unit of work a search hands out.
+
+    Attributes:
+        number: Position in the order the search asked for trials (0, 1, ...): the trial's name
+            and the order its observation is applied in.
+        candidate: The configuration's number, in the order configurations were first sampled; a
+            configuration promoted to a larger budget is a new trial with the same candidate.
+        params: The configuration's hyperparameters (the searched ones only).
+        budget: Resource level: boosting rounds (``n_estimators``) or training rows (``n_samples``).
+        bracket: Hyperband bracket (0 for single-bracket strategies).
+        rung: Rung within the bracket, from 0.
+    """
+
+    number: int
+    candidate: int
+    params: dict[str, Any]
+    budget: int
+    bracket: int = 0
+    rung: int = 0
+
+    @property
+    def is_defaults(self) -> bool:
+        """Whether this is the model's default configuration, run at the full budget by every search."""
+        return self.candidate == DEFAULTS
+
+    @property
+    def label(self) -> str:
+        """Short name for task runs and logs, e.g. ``trial 17 b2 r1`` (``trial 0 defaults``)."""
+        return f"trial {self.number} defaults" if self.is_defaults else f"trial {self.number} b{self.bracket} r{self.rung}"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What evaluating a trial on its folds gave.
+
+    Attributes:
+        trial: The trial evaluated.
+        fold_scores: Score per fold (the scorer's sign: greater is better); NaN where it failed.
+        best_budget: The resource level the scores were taken at when a trial may score below its
+            budget (its best number of boosting rounds); None means the budget.
+        status: ``ok``, ``failed`` (an error; NaN scores) or ``pruned`` (stopped early by the search).
+        error: The first line of the error of a failed trial.
+        fit_times: Seconds of fitting per fold (execution facts: never in DVC-tracked outputs).
+        score_times: Seconds of scoring per fold.
+    """
+
+    trial: Trial
+    fold_scores: tuple[float, ...]
+    best_budget: int | None = None
+    status: Status = "ok"
+    error: str = ""
+    fit_times: tuple[float, ...] = ()
+    score_times: tuple[float, ...] = ()
+
+    @property
+    def mean_score(self) -> float:
+        """Mean over folds; NaN if any fold is NaN (as scikit-learn's ``error_score=nan``)."""
+        scores = np.asarray(self.fold_scores, dtype=float)
+        return float(scores.mean()) if scores.size and not np.isnan(scores).any() else math.nan
+
+    @property
+    def scored_budget(self) -> int:
+        """The resource level the scores belong to: what a refit of this observation uses."""
+        return self.best_budget if self.best_budget is not None else self.trial.budget
+
+
+def rank_order(observations: Sequence[Observation]) -> list[Observation]:
+    """Observations best first. NaN scores rank last; ties go to the lower trial number."""
+
+    def key(o: Observation) -> tuple[bool, float, int]:
+        score = o.mean_score
+        return (math.isnan(score), -score if not math.isnan(score) else 0.0, o.trial.number)
+
+    return sorted(observations, key=key)
+
+
+def winner(observations: Sequence[Observation]) -> Observation:
+    """The best observation at the largest budget reached.
+
+    We want the best configuration out of the largest budget, as scikit-learn's halving search
+    takes it from the last iteration: scores at smaller budgets are not comparable with it.
+    Pruned and failed trials rank last; ties go to the lower trial number.
+    """
+    if not observations:
+        raise ValueError("no observation to pick a winner from")
+    top = max(o.trial.budget for o in observations)
+    return rank_order([o for o in observations if o.trial.budget == top])[0]

@@ -1,0 +1,146 @@
+"""The one ask / tell loop every strategy runs through: a sampler (what) and a scheduler (how much).
+
+The flow asks for trials, runs them however it likes, and tells their observations back in any
+order. Observations are applied in trial-number order, and trials are asked only while at most
+``window`` of them are pending, so every decision (which configuration, which budget, which
+promotion) is a function of the seed, the params and the observations in trial-number order,
+never of completion order, the number of workers or the runner.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tunepipe.results import DEFAULTS, Observation, Trial, winner
+from tunepipe.search._types import History
+from tunepipe.search.samplers import Sampler
+from tunepipe.search.schedulers import Scheduler
+
+
+class Search:
+    """A sampler paired with a scheduler, behind ``ask`` / ``tell``.
+
+    Args:
+        sampler: Proposes new configurations.
+        scheduler: Decides budgets and promotions.
+        window: Most trials pending (asked, not yet applied) at a time; None for no limit. It
+            bounds how stale a model-based sampler's view or an asynchronous scheduler's rungs
+            may be, so it is part of the search's definition; a strategy whose decisions cannot
+            depend on it (nothing learns from results until a rung is complete) runs unbounded.
+        name: The strategy's name, for logs and reports.
+        notes: Lines for the run's log about how the params were read (keys the strategy does
+            not read, a grid's size).
+        defaults: The model's default configuration, asked first (trial 0) at ``defaults_budget``
+            whatever the strategy: the winner, the best at the largest budget, then scores at
+            least as well as the defaults in cross-validation. None: not asked.
+        defaults_budget: The budget of the defaults' trial (the search's largest).
+
+    Example:
+        >>> while not search.done:                       # doctest: +SKIP
+        ...     for trial in search.ask():
+        ...         submit(trial)
+        ...     search.tell(next_finished())
+    """
+
+    def __init__(
+        self,
+        sampler: Sampler,
+        scheduler: Scheduler,
+        *,
+        window: int | None,
+        name: str,
+        notes: list[str] | None = None,
+        defaults: dict[str, Any] | None = None,
+        defaults_budget: int = 0,
+    ) -> None:
+        if window is not None and window < 1:
+            raise ValueError(f"window is {window}, but must be >= 1 or None")
+        self.sampler = sampler
+        self.scheduler = scheduler
+        self.window = window
+        self.name = name
+        self.notes = list(notes or [])
+        self.history = History()
+        self._params: dict[int, dict[str, Any]] = {}
+        self._early: dict[int, Observation] = {}
+        self._fresh: list[Trial] = []
+        if defaults is not None:
+            self._params[DEFAULTS] = dict(defaults)
+            trial = Trial(0, DEFAULTS, dict(defaults), defaults_budget, bracket=DEFAULTS)
+            self.history.trials.append(trial)
+            self._fresh.append(trial)
+
+    def ask(self) -> list[Trial]:
+        """Every trial that can start now and has not been handed out (possibly none: then wait
+        for an observation)."""
+        self._issue()
+        fresh, self._fresh = self._fresh, []
+        return fresh
+
+    def tell(self, observation: Observation) -> list[Observation]:
+        """Report one trial's observation; returns those applied now, in trial-number order.
+
+        An observation that arrives before a lower-numbered trial's is held until that one
+        arrives: the search sees observations in trial-number order only. After each one it
+        applies, it issues what the new history allows, so trial numbers do not depend on how
+        many observations arrived together.
+        """
+        number = observation.trial.number
+        if number >= len(self.history.trials) or self.history.trials[number] != observation.trial:
+            raise ValueError(f"tell() got an observation of {observation.trial.label}, which was not asked")
+        if number < len(self.history.observations) or number in self._early:
+            raise ValueError(f"tell() got {observation.trial.label} twice")
+        self._early[number] = observation
+        applied = []
+        while (next_number := len(self.history.observations)) in self._early:
+            applied.append(self._early.pop(next_number))
+            self.history.observations.append(applied[-1])
+            self._issue()
+        return applied
+
+    def _issue(self) -> None:
+        """Ask the scheduler (and the sampler) for every trial the history allows now."""
+        history = self.history
+        while self.window is None or len(history.pending) < self.window:
+            slot = self.scheduler.next(history)
+            if slot is None:
+                return
+            number = len(history.trials)
+            if slot.candidate is None:
+                candidate = history.n_candidates
+                self._params[candidate] = self.sampler.sample(candidate, number, history)
+            else:
+                candidate = slot.candidate
+            trial = Trial(number, candidate, dict(self._params[candidate]), slot.budget, slot.bracket, slot.rung)
+            history.trials.append(trial)
+            self._fresh.append(trial)
+
+    @property
+    def done(self) -> bool:
+        """Nothing pending, and the scheduler has nothing more to run."""
+        return not self.history.pending and self.scheduler.next(self.history) is None
+
+    def alive(self) -> dict[int, dict[str, Any]] | None:
+        """Configurations (candidate -> params) that may still run: pending, or promotable later
+        (None: the scheduler cannot tell, any may)."""
+        promotable = self.scheduler.alive(self.history)
+        if promotable is None:
+            return None
+        keep = promotable | {t.candidate for t in self.history.pending}
+        return {c: self._params[c] for c in keep}
+
+    @property
+    def n_planned(self) -> int:
+        """Trials the search plans to run (for asynchronous schedulers, as a run without failures would)."""
+        defaults = sum(t.is_defaults for t in self.history.trials)
+        return defaults + sum(sum(counts) for _, counts, _ in self.scheduler.plan())
+
+    @property
+    def observations(self) -> list[Observation]:
+        """Every observation applied, in trial-number order."""
+        return list(self.history.observations)
+
+    @property
+    def best(self) -> Observation:
+        """The winner: the best observation at the largest budget reached."""
+        return winner(self.history.observations)

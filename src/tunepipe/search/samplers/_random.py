@@ -1,0 +1,46 @@
+"""Random search: configurations drawn from the space with scikit-learn's ``ParameterSampler``.
+
+Bergstra & Bengio, "Random Search for Hyper-Parameter Optimization" (JMLR 2012). The same space and
+seed give the same configurations, in the same order, as ``RandomizedSearchCV`` /
+``HalvingRandomSearchCV(random_state=seed)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+from tunepipe.config import Distribution
+from tunepipe.search._types import History
+from tunepipe.search.samplers._base import Sampler
+from tunepipe.space import plain, to_sklearn
+
+
+class RandomSampler(Sampler):
+    """The ``candidate``-th draw of one seeded ``ParameterSampler`` stream.
+
+    Args:
+        space: Hyperparameter -> distribution.
+        seed: The search's seed.
+        n_planned: How many configurations the search plans to draw. Only matters when every
+            dimension is a list of choices: ``ParameterSampler`` then samples the grid without
+            replacement, and which points it picks depends on how many it is asked for.
+    """
+
+    def __init__(self, space: dict[str, Distribution], seed: int, n_planned: int) -> None:
+        distributions = {name: to_sklearn(d) for name, d in sorted(space.items())}
+        n_iter = n_planned
+        if all(isinstance(d, list) for d in distributions.values()):
+            self.size = len(ParameterGrid(distributions))
+            n_iter = min(n_planned, self.size)  # the same points ParameterSampler gives, without its warning
+        else:
+            n_iter = 2**62  # a stream: the k-th draw does not depend on how many follow
+        self._stream: Iterator[dict[str, Any]] = iter(ParameterSampler(distributions, n_iter=n_iter, random_state=seed))
+        self._drawn: list[dict[str, Any]] = []
+
+    def sample(self, candidate: int, number: int, history: History) -> dict[str, Any]:
+        while len(self._drawn) <= candidate:
+            self._drawn.append({k: plain(v) for k, v in next(self._stream).items()})
+        return dict(self._drawn[candidate])

@@ -1,0 +1,31 @@
+"""Schedulers: how much budget each trial gets and when a configuration stops (ask / tell)."""
+
+from __future__ import annotations
+
+from tunepipe.search.schedulers._asha import ASHA
+from tunepipe.search.schedulers._base import Scheduler, Slot, geometric_budgets
+from tunepipe.search.schedulers._fifo import FIFO
+from tunepipe.search.schedulers._halving import (
+    HalvingSchedule,
+    SuccessiveHalving,
+    exhaust_min_resources,
+    halving_schedule,
+    smallest_min_resources,
+)
+from tunepipe.search.schedulers._hyperband import Bracket, Hyperband, hyperband_brackets
+
+__all__ = [
+    "ASHA",
+    "FIFO",
+    "Bracket",
+    "HalvingSchedule",
+    "Hyperband",
+    "Scheduler",
+    "Slot",
+    "SuccessiveHalving",
+    "exhaust_min_resources",
+    "geometric_budgets",
+    "halving_schedule",
+    "hyperband_brackets",
+    "smallest_min_resources",
+]

@@ -1,0 +1,85 @@
+"""The scheduler contract: how much budget, and which configuration to run next (never what to try)."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from tunepipe.search._types import History
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What a scheduler wants run next.
+
+    Attributes:
+        bracket: Hyperband bracket (0 for single-bracket schedulers).
+        rung: Rung within the bracket.
+        budget: Resource level.
+        candidate: The configuration to promote; None asks the sampler for a new one.
+    """
+
+    bracket: int
+    rung: int
+    budget: int
+    candidate: int | None = None
+
+
+class Scheduler(ABC):
+    """Decides budgets and promotions from the history alone (observations in trial-number order).
+
+    ``next`` is a pure function of the history: the driver calls it until it returns None (nothing
+    to run until another observation is applied); a search is over when nothing is pending and
+    ``next`` returns None.
+    """
+
+    #: How many new configurations the scheduler will ask the sampler for, when it knows.
+    n_planned: int | None = None
+
+    @abstractmethod
+    def next(self, history: History) -> Slot | None:
+        """The next trial to run given ``history``, or None if there is none for now."""
+
+    def alive(self, history: History) -> set[int] | None:
+        """Candidates that may still run at a larger budget (None: any may).
+
+        The flow frees the live boosters of every other configuration (continued boosting keeps
+        them only for a promotion).
+        """
+        return None
+
+    @abstractmethod
+    def plan(self) -> list[tuple[int, list[int], list[int]]]:
+        """The planned shape: per bracket, (bracket, configurations per rung, budget per rung).
+
+        For asynchronous schedulers the counts are what a run without failures reaches.
+        """
+
+
+def latest_rung(history: History, bracket: int, n_rungs: int) -> set[int]:
+    """The candidates of ``bracket``'s latest rung, if a later rung may promote them."""
+    rungs = [t.rung for t in history.trials if t.bracket == bracket]
+    if not rungs or max(rungs) >= n_rungs - 1:
+        return set()
+    return {t.candidate for t in history.trials_at(bracket, max(rungs))}
+
+
+def keep(n: int, factor: float) -> int:
+    """How many of ``n`` observations a synchronous rung promotes (Li et al.: ``floor(n / factor)``)."""
+    return math.floor(n / factor)
+
+
+def geometric_budgets(min_resources: int, max_resources: int, factor: float) -> list[int]:
+    """Rung budgets ``max * factor**-k`` down to the smallest >= ``min_resources``, smallest first.
+
+    The top rung is ``max_resources`` exactly, so the best configurations always reach the full
+    budget (Li et al., Hyperband: ``r_i = R * eta**(i - s)``).
+    """
+    if not 1 <= min_resources <= max_resources:
+        raise ValueError(f"need 1 <= min_resources ({min_resources}) <= max_resources ({max_resources})")
+    n_rungs = 1
+    # Integer test, not log(): log(810 / 10, 3) is 3.9999999999999996 in floating point.
+    while min_resources * factor**n_rungs <= max_resources * (1 + 1e-12):
+        n_rungs += 1
+    return [max(1, int(max_resources / factor ** (n_rungs - 1 - k) + 1e-9)) for k in range(n_rungs)]

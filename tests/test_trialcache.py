@@ -1,0 +1,71 @@
+"""The trial cache key: what determines a trial's scores, and nothing else; the code it hashes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_frame
+from tunepipe.data import prepare
+from tunepipe.results import Trial
+from tunepipe.trial import TrialSetup
+from tunepipe.trialcache import code_version, scoring_modules, trial_key
+
+
+def _trial(number: int, params: dict[str, Any], rung: int, budget: int) -> Trial:
+    return Trial(number, number, params, budget, rung=rung)
+
+
+def _setup(prepared: Any, **kw: Any) -> TrialSetup:
+    base = dict(kind="lightgbm", task=prepared.task, fixed_params={}, scoring="roc_auc", resource="n_estimators",
+                seed=0, threads=1, numeric=tuple(prepared.numeric), categorical=tuple(prepared.categorical))
+    return TrialSetup(**(base | kw))
+
+
+@pytest.fixture
+def prepared(cfg: Any) -> Any:
+    return prepare(make_frame(200), cfg)
+
+
+def test_trial_key_ignores_number_candidate_rung_threads_and_param_order(prepared: Any) -> None:
+    setup = _setup(prepared)
+    key = trial_key(_trial(0, {"a": 1, "b": 0.5}, 0, 20), "f1", setup)
+    assert key.startswith("trial-")
+    assert trial_key(_trial(7, {"b": 0.5, "a": 1}, 3, 20), "f1", _setup(prepared, threads=4)) == key
+
+
+@pytest.mark.parametrize(("change", "setting"), [
+    ("params", {"a": 2, "b": 0.5}), ("resource level", 40), ("data", "f2"), ("seed", {"seed": 1}),
+    ("scoring", {"scoring": "accuracy"}), ("kind", {"kind": "random_forest"}),
+    ("fixed params", {"fixed_params": {"max_bin": 63}}), ("resource", {"resource": "n_samples"}),
+    ("best-iteration scoring", {"score_best_iteration": True}),
+])
+def test_trial_key_changes_with_what_changes_scores(prepared: Any, change: str, setting: Any) -> None:
+    params, n, data, setup = {"a": 1, "b": 0.5}, 20, "f1", _setup(prepared)
+    key = trial_key(_trial(0, params, 0, n), data, setup)
+    if change == "params":
+        params = setting
+    elif change == "resource level":
+        n = setting
+    elif change == "data":
+        data = setting
+    else:
+        setup = _setup(prepared, **setting)
+    assert trial_key(_trial(0, params, 0, n), data, setup) != key
+
+
+def test_the_hashed_code_is_what_a_trial_imports() -> None:
+    modules = scoring_modules()
+    # What computes scores today: the evaluation, the models, the boosting engine, the data rules.
+    assert {"tunepipe.trial", "tunepipe.models", "tunepipe.lgbm", "tunepipe.data", "tunepipe.results"} <= set(modules)
+    # Not the search, the reports or the flows: editing them cannot change a trial's scores.
+    assert not any(m.startswith(("tunepipe.search", "tunepipe.report", "tunepipe.io")) for m in modules)
+
+
+def test_editing_any_hashed_module_changes_the_key() -> None:
+    sources = {name: f"source of {name}" for name in scoring_modules()}
+    base = code_version(sources)
+    for name in sources:
+        edited = {**sources, name: sources[name] + "\n# an edit"}
+        assert code_version(edited) != base, name
