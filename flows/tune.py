@@ -219,6 +219,6 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
 
 def _publish_leaderboard(trials: Any) -> str:
     """The best trials as a Prefect table artifact (shown in the UI); returns its id."""
-    top = trials.sort_values(["n_resources", "mean_test_score"], ascending=[False, False]).head(50)
-    rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in top.to_dict("records")]
-    return str(create_table_artifact(table=rows, key="tunepipe-leaderboard", description="Best trials, largest budget first"))
+    return str(create_table_artifact(
+        table=report.leaderboard(trials), key="tunepipe-leaderboard", description="Best trials, largest budget first"
+    ))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from tunepipe.config import Distribution, apply_overrides, parse_config, parse_override
 from tunepipe.models import default_space
@@ -104,10 +105,30 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
         ("execution.dask_address", "10.0.0.5:8786", r"execution.dask_address is '10.0.0.5:8786', but must be a scheduler address such as tcp://"),
         # registry rules
         ("model.kind", "lightgmb", r"model.kind is 'lightgmb', but must be one of: lightgbm, .*; did you mean 'lightgbm'\?"),
-        ("search.space.num_leaf", {"low": 4, "high": 8, "type": "int"}, r"search.space.num_leaf is not a parameter of LGBMClassifier; did you mean 'num_leaves'\?"),
-        ("model.params", {"n_jobz": 1}, r"model.params.n_jobz is not a parameter of LGBMClassifier; did you mean 'n_jobs'\?"),
-        ("search.space.n_estimators", {"low": 10, "high": 50, "type": "int"}, r"search.space.n_estimators is set, but search.resource n_estimators already sets"),
+        ("search.space.num_leavs", {"low": 4, "high": 8, "type": "int"}, r"search.space.num_leavs is not a parameter of LightGBM; did you mean 'num_leaves'\?"),
+        ("model.params", {"n_jobz": 1}, r"model.params.n_jobz is not a parameter of LightGBM; did you mean 'n_jobs'\?"),
+        ("model.params", {"max_bim": 63}, r"model.params.max_bim is not a parameter of LightGBM; did you mean 'max_bin'\?"),
+        ("search.space.n_estimators", {"low": 10, "high": 50, "type": "int"}, r"search.space.n_estimators is tuned, but search.resource n_estimators sets n_estimators itself \(per rung, up to search.max_resources 45, and for the refit\); remove it from search.space"),
         ("search.max_resources", None, r"search.max_resources is null, but resource n_estimators needs"),
+        # a parameter set twice, or one tunepipe sets itself: never silently overridden
+        ("model.params", {"num_leaves": 31}, r"model.params.num_leaves is fixed at 31, but search.space.num_leaves tunes it, so one would silently override the other; remove it from model.params to tune it, or from search.space to fix it"),
+        ("model.params", {"max_leaves": 31}, r"model.params.max_leaves \(LightGBM's alias of num_leaves\) is fixed at 31, but search.space.num_leaves tunes the same parameter"),
+        ("search.space.num_leaf", {"low": 4, "high": 8, "type": "int"}, r"search.space.num_leaf and search.space.num_leaves are aliases of one LightGBM parameter \(num_leaves\), but LightGBM would use only one of them; keep one"),
+        ("model.params", {"subsample": 0.5, "bagging_fraction": 0.7}, r"model.params.bagging_fraction and model.params.subsample are aliases of one LightGBM parameter \(bagging_fraction\)"),
+        ("model.params", {"n_estimators": 5}, r"model.params.n_estimators is 5, but search.resource n_estimators sets n_estimators itself .*; remove it from model.params and set the budget with search.max_resources, or set search.resource: n_samples"),
+        ("model.params", {"num_boost_round": 5}, r"model.params.num_boost_round \(LightGBM's alias of n_estimators\) is 5, but search.resource n_estimators sets n_estimators itself"),
+        ("model.params", {"random_state": 1}, r"model.params.random_state is 1, but tunepipe sets random_state from base.seed; remove it from model.params and set base.seed instead"),
+        ("model.params", {"seed": 1}, r"model.params.seed \(LightGBM's alias of random_state\) is 1, but tunepipe sets random_state from base.seed"),
+        ("model.params", {"n_jobs": 4}, r"model.params.n_jobs is 4, but tunepipe sets n_jobs from execution.threads_per_trial \(all cores for the refit\); remove it from model.params and set execution.threads_per_trial instead"),
+        ("model.params", {"num_threads": 4}, r"model.params.num_threads \(LightGBM's alias of n_jobs\) is 4, but tunepipe sets n_jobs"),
+        # shapes
+        ("search", 5, r"search is 5, but must be a section \(a mapping of keys\); fix search in params.yaml"),
+        ("search.space", [1], r"search.space\[0\] is 1, but must be a mapping"),  # a list is sub-grids (strategy grid)
+        ("search.space.learning_rate", 0.1, r"search.space.learning_rate is 0.1, but must be a distribution such as \{low: 0.01, high: 0.3, log: true\} or \{choices: \[a, b\]\}"),
+        ("model.params", [1], r"model.params is \[1\], but must be a mapping of estimator parameter names to values, e.g. \{max_bin: 63\}"),
+        ("data.drop", [1], r"data.drop\[0\] is 1, but input should be a valid string; fix data.drop\[0\] in params.yaml"),
+        ("evaluate", {"metrics": "roc_auc"}, r"^evaluate.metrics is 'roc_auc', but must be auto or a list of scorer names; write \[roc_auc\]$"),
+        ("evaluate", {"metrics": 5}, r"^evaluate.metrics is 5, but must be auto or a list of scorer names, e.g. \[roc_auc, accuracy\]$"),
     ],
 )
 def test_bad_value_message(raw: dict[str, Any], key: str, value: Any, match: str) -> None:
@@ -154,5 +175,55 @@ def test_n_samples_resource_for_linear_model(raw: dict[str, Any]) -> None:
 
 
 def test_config_is_immutable(cfg: Any) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match=r"Instance is frozen"):
         cfg.search.factor = 2
+    assert cfg.search.factor == 3
+
+
+@pytest.mark.parametrize(
+    ("params", "space"),
+    [
+        # LightGBM's native names and aliases are parameters too (README: {max_bin: 63}).
+        ({"max_bin": 63}, None),
+        ({"bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l1": 0.1, "min_data_in_bin": 5}, None),
+        ({"max_bin": 63}, {"feature_fraction": {"low": 0.5, "high": 1.0}, "min_data_in_leaf": {"low": 5, "high": 50, "type": "int"}}),
+        ({"class_weight": "balanced", "importance_type": "gain"}, None),
+    ],
+)
+def test_lightgbm_native_names_and_aliases_are_parameters(raw: dict[str, Any], params: dict[str, Any], space: Any) -> None:
+    raw["model"]["params"] = params
+    if space is not None:
+        raw["search"]["space"] = space
+    cfg = parse_config(raw)
+    assert cfg.model.params == params
+    assert sorted(cfg.search.space) == sorted(space or raw["search"]["space"])
+
+
+def test_fixed_params_of_the_resource_are_fine_with_n_samples(raw: dict[str, Any]) -> None:
+    cfg = parse_config(raw, ["search.resource=n_samples", "search.max_resources=null", "model.params={n_estimators: 50}"])
+    assert cfg.model.params == {"n_estimators": 50}
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("search.space={learning_rate: {low: 0.1", r"^override 'search.space=\{learning_rate: \{low: 0.1' has a value that is not valid YAML \(expected ',' or '\}', but got '<stream end>' at character 26 of the value\); close every bracket and quote"),
+        ("data.drop=[a, b", r"^override 'data.drop=\[a, b' has a value that is not valid YAML \(expected ',' or '\]'"),
+        ('data.target="y', r"^override 'data.target=\"y' has a value that is not valid YAML"),
+        ("search..factor=3", r"^override 'search..factor=3' has an empty part in its key 'search..factor'"),
+    ],
+)
+def test_override_that_does_not_parse_is_one_line(raw: dict[str, Any], override: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match) as info:
+        parse_config(raw, [override])
+    assert "\n" not in str(info.value)
+
+
+def test_messages_name_the_params_file_given(raw: dict[str, Any]) -> None:
+    del raw["data"]["target"]
+    with pytest.raises(ConfigError, match=r"data.target is missing, but is required; add it to conf/other.yaml"):
+        parse_config(raw, source="conf/other.yaml")
+    with pytest.raises(ConfigError, match=r"serach is not a known key; did you mean 'search'\? \(known keys in conf/other.yaml: base, data"):
+        parse_config({**raw, "serach": {}}, source="conf/other.yaml")
+    with pytest.raises(ConfigError, match=r"params file 'conf/other.yaml' must be a mapping of sections, but holds a list"):
+        parse_config([1, 2], source="conf/other.yaml")

@@ -8,7 +8,15 @@ import pytest
 
 from tests.conftest import make_frame
 from tunepipe.errors import ConfigError
-from tunepipe.models import REGISTRY, CategoricalCaster, build_pipeline, estimator_class, split_features
+from tunepipe.models import (
+    REGISTRY,
+    CategoricalCaster,
+    build_pipeline,
+    estimator_class,
+    estimator_name,
+    parameter_names,
+    split_features,
+)
 
 KINDS_TASKS = [(k, t) for k in REGISTRY for t in ("binary", "multiclass", "regression")
                if not (k == "logistic_regression" and t == "regression")]
@@ -68,3 +76,52 @@ def test_same_seed_same_predictions() -> None:
     fit = lambda: build_pipeline("lightgbm", "binary", ["x1", "x2"], ["color", "size"],  # noqa: E731
                                  {"subsample": 0.7, "subsample_freq": 1, "n_estimators": 20}, seed=3).fit(X, y)
     np.testing.assert_array_equal(fit().predict_proba(X), fit().predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    ("name", "canonical"),
+    [
+        ("num_leaves", "num_leaves"),
+        ("max_bin", "max_bin"),  # a native parameter the scikit-learn API does not list
+        ("subsample", "bagging_fraction"),  # a scikit-learn name is LightGBM's alias of a native one
+        ("bagging_fraction", "bagging_fraction"),
+        ("num_leaf", "num_leaves"),
+        ("n_estimators", "num_iterations"),
+        ("num_boost_round", "num_iterations"),
+        ("random_state", "seed"),
+        ("n_jobs", "num_threads"),
+        ("class_weight", "class_weight"),  # scikit-learn API only
+    ],
+)
+def test_lightgbm_knows_its_native_names_and_aliases(name: str, canonical: str) -> None:
+    assert parameter_names("lightgbm")[name] == canonical
+
+
+def test_lightgbm_names_cover_the_estimators_own_list() -> None:
+    from lightgbm import LGBMRegressor
+
+    names = parameter_names("lightgbm")
+    assert set(LGBMRegressor().get_params()) <= set(names)
+    assert len(names) > 250  # LightGBM's table: every parameter and alias
+    assert "n_jobz" not in names and "max_features" not in names
+
+
+def test_scikit_learn_names_are_the_estimators_own() -> None:
+    names = parameter_names("ridge")
+    # RidgeClassifier takes class_weight, Ridge does not: either is a parameter of the family.
+    assert {"alpha", "class_weight", "solver"} <= set(names)
+    assert all(k == v for k, v in names.items())
+
+
+def test_a_default_given_under_an_alias_is_replaced_not_doubled() -> None:
+    est = build_pipeline("lightgbm", "binary", ["x1"], [], {"verbose": 1}, seed=0)[-1]
+    params = est.get_params()
+    assert params["verbose"] == 1 and "verbosity" not in params
+    est = build_pipeline("lightgbm", "binary", ["x1"], [], {"max_bin": 63}, seed=0)[-1]
+    assert est.get_params()["verbosity"] == -1 and est.get_params()["max_bin"] == 63
+
+
+@pytest.mark.parametrize(("kind", "name"), [("lightgbm", "LightGBM"), ("ridge", "RidgeClassifier / Ridge"),
+                                            ("logistic_regression", "LogisticRegression")])
+def test_estimator_name_in_messages(kind: str, name: str) -> None:
+    assert estimator_name(kind) == name

@@ -10,7 +10,15 @@ import pytest
 
 from tests.search.conftest import fresh
 from tunepipe.precision import round_floats, rounded
-from tunepipe.report import all_failed_message, cv_metrics, progress_table, summary_markdown, trials_table
+from tunepipe.report import (
+    all_failed_message,
+    cv_metrics,
+    leaderboard,
+    progress_table,
+    summary_markdown,
+    summary_text,
+    trials_table,
+)
 from tunepipe.results import Observation, Trial
 from tunepipe.search.schedulers import Hyperband, SuccessiveHalving
 from tests.search.conftest import ListSampler
@@ -101,3 +109,36 @@ def test_all_failed_message_quotes_the_first_error() -> None:
         "all 3 trials at the largest budget (10) failed, so there is no winner; first error (trial 0 b0 r0): "
         "ValueError: bad 0. Check model.params and search.space against the model's documentation"
     )
+
+
+def _cv_test(holdout: float) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    cv = cv_metrics(_finished(), "roc_auc", "halving") | {"defaults_score": 0.75}
+    cv["best_params"] = {"learning_rate": 0.126665493, "num_leaves": 152}
+    return cv, {"score": holdout, "roc_auc": holdout, "baseline_score": 0.8}
+
+
+def test_summary_text_is_aligned_and_names_the_winner_and_the_defaults() -> None:
+    cv, test = _cv_test(0.81)
+    text = summary_text(cv, test, "n_estimators", ["metrics/", "models/model.joblib"])
+    assert text.splitlines() == [
+        "strategy         halving, 6 trials (1 failed)",
+        "winner           trial 5 (candidate 2) at 8 boosting rounds",
+        "                 learning_rate 0.127, num_leaves 152",
+        "CV roc_auc       0.80000 (defaults 0.75000)",
+        "holdout roc_auc  0.81000 (defaults 0.80000, +0.01000)",
+        "outputs          metrics/, models/model.joblib",
+    ]
+
+
+def test_summary_text_warns_when_the_defaults_do_as_well_on_the_holdout() -> None:
+    cv, test = _cv_test(0.79)
+    last = summary_text(cv, test, "n_estimators", []).splitlines()[-1]
+    assert last.startswith("warning: the tuned model does not beat the model's defaults on the holdout (-0.01000)")
+
+
+def test_leaderboard_leads_with_rank_score_and_budget_then_rounded_params() -> None:
+    table = trials_table(_finished(), ["a", "b"])
+    rows = leaderboard(table)
+    assert list(rows[0]) == ["rank", "score", "budget", "best at", "trial", "a", "b", "status"]
+    assert [(r["rank"], r["trial"], r["budget"]) for r in rows[:2]] == [(1, "5 b0 r1", 10), (2, "4 b0 r1", 10)]
+    assert rows[0]["score"] == 0.8 and rows[-1]["score"] is None  # the failed trial last

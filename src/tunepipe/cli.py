@@ -6,7 +6,9 @@ pipeline in one process; the stage commands run one stage each and are what ``dv
 deployment whose runs are DVC experiments (``flows/schedule.py``).
 
 Bad input is reported as one message (key, value, rule, fix) on stderr with exit status 2, before
-Prefect starts and before any output is written.
+Prefect starts and before any output is written. ``run`` and the stage commands hold the project's
+lock (``tunepipe.lock``) from before their checks to their end: a second command in the same
+project fails at once, with exit status 2, naming the first.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tunepipe import __version__, prefect_home
-from tunepipe.errors import ConfigError, TunepipeError
+from tunepipe.errors import ConfigError, DataError, TunepipeError
 from tunepipe.experiments import TAGS_VARIABLE
 
 if TYPE_CHECKING:
@@ -134,34 +136,80 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_and_check(params: str, overrides: list[str], root: str, command: str = "run") -> Config:
-    """Read + validate the config, and the data rules the command depends on.
+def load_config(params: str, overrides: list[str]) -> Config:
+    """Read and validate the params file with its ``-S`` overrides (no data read)."""
+    from tunepipe import io  # noqa: PLC0415 - imports pandas and scikit-learn: not for --help
+    from tunepipe.config import parse_config  # noqa: PLC0415
+
+    return parse_config(io.read_params(params), overrides, source=params)
+
+
+def project_root(root: str) -> Path:
+    """``--root``, which must be an existing folder."""
+    path = Path(root)
+    if not path.exists():
+        raise ConfigError(
+            f"--root is '{root}', but no such folder exists; pass the project folder (where data.path and the "
+            "outputs are), or leave --root out to use the current folder"
+        )
+    if not path.is_dir():
+        raise ConfigError(f"--root is '{root}', but that is a file; pass the project folder")
+    return path
+
+
+def check_project(cfg: Config, root: str | Path, command: str) -> list[str]:
+    """The checks of params + data that ``command`` depends on; returns the data's warnings.
 
     Every bad-input error surfaces here, in a second, before Prefect starts, with no traceback and
     no output written. ``run`` and ``split`` check the data file; the later stages check the
     outputs of the stages before them, which they read instead.
     """
-    from tunepipe import data, io
-    from tunepipe.config import parse_config
+    from tunepipe import checks, data, io  # noqa: PLC0415
 
-    cfg = parse_config(io.read_params(params), overrides)
     if command in ("run", "split"):
-        data.validate(io.read_table(cfg.data.path, root), cfg, scorers=command == "run")
-        return cfg
-    split = io.load_split(io.read_split_ref(root))
-    if command in ("tune", "evaluate"):
-        data.check_scorers(cfg, split.y_train, split.task)
+        df = io.read_table(cfg.data.path, root)
+        return checks.check_run(df, cfg) if command == "run" else checks.check_split(df, cfg)
+    try:
+        split = io.load_split(io.read_split_ref(root))
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(
+            f"{io.SPLIT_DIR} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}), "
+            "but is written by the split stage; run it again (`dvc repro split` or `tunepipe split`)"
+        ) from None
+    if command == "tune":
+        checks.check_tune(split, cfg)
     if command == "train":
-        io.read_json(root, io.WINNER_JSON, "tune")
+        winner = io.read_json(root, io.WINNER_JSON, "tune")
+        checks.check_train(split, cfg, dict(winner.get("params") or {}))
     if command == "evaluate":
+        data.check_scorers(cfg, split.y_train, split.task)
         io.read_json(root, io.CV_JSON, "tune")
         for model in (io.MODEL_FILE, io.BASELINE_FILE):
             io.load_model(root, model)
+    return []
+
+
+def load_and_check(params: str, overrides: list[str], root: str, command: str = "run") -> Config:
+    """:func:`load_config` and :func:`check_project`; the data's warnings go to stderr."""
+    cfg = load_config(params, overrides)
+    _warn(check_project(cfg, project_root(root), command))
     return cfg
+
+
+def _warn(warnings: list[str]) -> None:
+    for text in warnings:
+        print(f"tunepipe: warning: {text}", file=sys.stderr)
+
+
+def _error(exc: TunepipeError) -> None:
+    """One ``tunepipe: error:`` line per problem (a params file can have several)."""
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        print(f"tunepipe: error: {line}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     # No network here and no reason to phone home; set before Prefect is imported.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -174,18 +222,40 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return _predict(args)
         except TunepipeError as exc:
-            print(f"tunepipe: error: {exc}", file=sys.stderr)
+            _error(exc)
             return 2
+    from tunepipe.lock import ProjectLock  # noqa: PLC0415
+
     try:
-        # serve: the pipeline's checks on the params as the deployment will run them.
-        cfg = load_and_check(args.params, args.overrides, args.root, "run" if args.command == "serve" else args.command)
+        root = project_root(args.root)
+        cfg = load_config(args.params, args.overrides)
         if args.command == "serve":
+            # The pipeline's checks on the params as the deployment will run them; each run's
+            # stage commands take the project's lock themselves.
+            _warn(check_project(cfg, root, "run"))
             return _serve(args)
-        # Before Prefect is imported: the project's Prefect home and server, from any working directory.
-        prefect_home.use_project_server(args.root)
+        # Before anything is read from the project's outputs or written: held to the end.
+        lock = ProjectLock(root, command=["tunepipe", *argv])
+        lock.acquire()
     except TunepipeError as exc:
-        print(f"tunepipe: error: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
+    try:
+        try:
+            _warn(check_project(cfg, root, args.command))
+            # After every check, before Prefect is imported: the project's Prefect home and server,
+            # from any working directory.
+            prefect_home.use_project_server(root)
+        except TunepipeError as exc:
+            _error(exc)
+            return 2
+        return _run(cfg, root, args.command)
+    finally:
+        lock.release()
+
+
+def _run(cfg: Config, root: Path, command: str) -> int:
+    """Run the command's flow (``run``: the whole pipeline); 1 if it fails."""
     from flows.pipeline import run  # noqa: PLC0415 - Prefect is imported only when a flow runs
 
     # One line per task run state change drowns the progress lines on a search with hundreds of trials.
@@ -195,11 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     # A scheduled run (flows/schedule.py) tags its stages' flow runs with its experiment.
     run_tags = [t for t in os.environ.get(TAGS_VARIABLE, "").split(",") if t]
     try:
-        stage = None if args.command == "run" else args.command
+        stage = None if command == "run" else command
         with tags(*run_tags):
-            out = run(cfg, root=str(Path(args.root).resolve()), stage=stage)
+            out = run(cfg, root=str(root.resolve()), stage=stage)
     except TunepipeError as exc:
-        print(f"tunepipe: error: {exc}", file=sys.stderr)
+        _error(exc)
         return 1
     print("\n".join(["", "outputs:", *(f"  {p}" for p in out["outputs"])]))
     return 0

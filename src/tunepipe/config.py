@@ -270,10 +270,16 @@ class SearchConfig(_Section):
         return self
 
     @property
+    def flat_space(self) -> dict[str, Distribution]:
+        """Every hyperparameter the space names, with its distribution (sub-grids merged; a name in
+        several sub-grids keeps its last one: for checks of names and values, not for sampling)."""
+        grids = self.space if isinstance(self.space, list) else [self.space or {}]
+        return {name: dist for grid in grids for name, dist in grid.items()}
+
+    @property
     def param_names(self) -> list[str]:
         """Every hyperparameter the space names (over all sub-grids), sorted."""
-        grids = self.space if isinstance(self.space, list) else [self.space or {}]
-        return sorted({name for grid in grids for name in grid})
+        return sorted(self.flat_space)
 
 
 def ignored_keys(search: SearchConfig) -> list[str]:
@@ -360,6 +366,16 @@ class EvaluateConfig(_Section):
     # rmse, mae, r2). A list: these scikit-learn scorer names, with scikit-learn's sign convention.
     metrics: Literal["auto"] | list[str] = "auto"
 
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _list_or_auto(cls, v: Any) -> Any:
+        # Before the union's own checks, which would report one error per alternative.
+        if v == "auto" or isinstance(v, list):
+            return v
+        if isinstance(v, str):
+            raise ValueError(f"{KEY} is '{v}', but must be auto or a list of scorer names; write [{v}]")
+        raise ValueError(f"{KEY} is {v!r}, but must be auto or a list of scorer names, e.g. [roc_auc, accuracy]")
+
     @field_validator("metrics")
     @classmethod
     def _known_scorers(cls, v: str | list[str]) -> str | list[str]:
@@ -390,6 +406,20 @@ class Config(_Section):
 _FREE_FORM = {("search", "space"), ("model", "params")}
 
 
+def yaml_error_text(exc: yaml.YAMLError, single_line: bool = False) -> str:
+    """A YAML error in one line: what is wrong and where (YAML's own message spans several lines).
+
+    ``single_line``: the YAML was one line (a ``-S`` value), so the place is a character, not a line.
+    """
+    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return problem
+    if single_line:
+        return f"{problem} at character {mark.column + 1} of the value"
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Parse ``key.path=value`` (DVC's ``-S`` syntax); the value is read as YAML."""
     key, sep, value = text.partition("=")
@@ -397,7 +427,21 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise ConfigError(
             f"override '{text}' is not of the form key=value; write e.g. -S search.n_candidates=27"
         )
-    return key.strip().split("."), yaml.safe_load(value) if value.strip() else None
+    path = key.strip().split(".")
+    if not all(part.strip() for part in path):
+        raise ConfigError(
+            f"override '{text}' has an empty part in its key '{key.strip()}'; write the dotted key as in "
+            "params.yaml, e.g. -S search.space.learning_rate.high=0.5"
+        )
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"override '{text}' has a value that is not valid YAML ({yaml_error_text(exc, single_line=True)}); "
+            "close every bracket and quote, and quote the whole -S argument for the shell, "
+            "e.g. -S 'search.space={learning_rate: {low: 0.01, high: 0.3}}'"
+        ) from None
+    return [part.strip() for part in path], parsed
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -420,7 +464,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return out
 
 
-def _check_unknown_keys(raw: Any, model: type[BaseModel], prefix: tuple[str, ...] = ()) -> None:
+def _check_unknown_keys(
+    raw: Any, model: type[BaseModel], prefix: tuple[str, ...] = (), source: str = "params.yaml"
+) -> None:
     """Reject keys the schema does not know, suggesting the closest known one."""
     if not isinstance(raw, dict):
         return
@@ -428,7 +474,7 @@ def _check_unknown_keys(raw: Any, model: type[BaseModel], prefix: tuple[str, ...
     for key, value in raw.items():
         dotted = ".".join((*prefix, str(key)))
         if key not in fields:
-            where = f"section {'.'.join(prefix)}" if prefix else "params.yaml"
+            where = f"section {'.'.join(prefix)}" if prefix else source
             raise ConfigError(
                 f"{dotted} is not a known key{did_you_mean(str(key), fields)} "
                 f"(known keys in {where}: {', '.join(fields)}); fix or remove it"
@@ -440,34 +486,60 @@ def _check_unknown_keys(raw: Any, model: type[BaseModel], prefix: tuple[str, ...
             for i, grid in enumerate(grids):
                 where = ("search", f"space[{i}]") if isinstance(value, list) else ("search", "space")
                 for name, dist in (grid.items() if isinstance(grid, dict) else []):
-                    _check_unknown_keys(dist, Distribution, (*where, str(name)))
+                    _check_unknown_keys(dist, Distribution, (*where, str(name)), source)
             continue
         if (*prefix, key) in _FREE_FORM:
             continue
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            _check_unknown_keys(value, annotation, (*prefix, str(key)))
+            _check_unknown_keys(value, annotation, (*prefix, str(key)), source)
 
 
-def _format_error(err: Any) -> str:
-    dotted = ".".join(str(p) for p in err["loc"])
+# What a section or a distribution must look like, for an error about a value that is not one.
+_SHAPES = {
+    "Distribution": "a distribution such as {low: 0.01, high: 0.3, log: true} or {choices: [a, b]}",
+    "search.space": "a mapping of hyperparameter names to distributions, or null for the model's default space",
+    "model.params": "a mapping of estimator parameter names to values, e.g. {max_bin: 63}",
+}
+
+
+def _dotted(loc: list[Any]) -> str:
+    """``['data', 'drop', 0]`` -> ``data.drop[0]``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f"{'.' if out else ''}{part}"
+    return out
+
+
+def _format_error(err: Any, source: str) -> str:
+    dotted = _dotted(err["loc"])
     if err["type"] == "value_error":
         return str(err["ctx"]["error"]).replace(KEY, dotted)
     if err["type"] == "missing":
-        return f"{dotted} is missing, but is required; add it to params.yaml"
+        return f"{dotted} is missing, but is required; add it to {source}"
+    if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        shape = _SHAPES.get(err.get("ctx", {}).get("class_name", ""), "a section (a mapping of keys)")
+        if err["type"] == "dict_type":
+            shape = _SHAPES.get(dotted, "a mapping of names to values")
+        return f"{dotted} is {err['input']!r}, but must be {shape}; fix {dotted} in {source}"
     msg = err["msg"]
-    return f"{dotted} is {err['input']!r}, but {msg[0].lower()}{msg[1:]}; fix {dotted} in params.yaml"
+    return f"{dotted} is {err['input']!r}, but {msg[0].lower()}{msg[1:]}; fix {dotted} in {source}"
 
 
-def parse_config(raw: Any, overrides: list[str] | None = None) -> Config:
+def parse_config(raw: Any, overrides: list[str] | None = None, source: str = "params.yaml") -> Config:
     """Validate a parsed ``params.yaml`` mapping (plus overrides) into a :class:`Config`.
+
+    ``source`` names the params file in messages.
 
     Raises:
         ConfigError: with one message per problem found by the schema.
     """
     if not isinstance(raw, dict):
-        raise ConfigError(f"params.yaml must be a mapping of sections, but is {type(raw).__name__}")
+        raise ConfigError(
+            f"params file '{source}' must be a mapping of sections, but holds a {type(raw).__name__}; "
+            "start from the project's params.yaml"
+        )
     raw = apply_overrides(raw, overrides or [])
-    _check_unknown_keys(raw, Config)
+    _check_unknown_keys(raw, Config, source=source)
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as exc:
@@ -480,10 +552,10 @@ def parse_config(raw: Any, overrides: list[str] | None = None) -> Config:
         messages = []
         for errs in problems.values():
             if len(errs) == 1 or any(e["type"] == "value_error" for e in errs):
-                messages.append(_format_error(next((e for e in errs if e["type"] == "value_error"), errs[0])))
+                messages.append(_format_error(next((e for e in errs if e["type"] == "value_error"), errs[0]), source))
             else:
                 merged = " or ".join(e["msg"][0].lower() + e["msg"][1:] for e in errs)
-                messages.append(_format_error({**errs[0], "msg": merged}))
+                messages.append(_format_error({**errs[0], "msg": merged}, source))
         raise ConfigError("\n".join(messages)) from None
     # Cross-section rules need the model registry (imported here: models.py refers to Config).
     from tunepipe.models import REGISTRY, check_model_config, default_space
@@ -498,4 +570,6 @@ def parse_config(raw: Any, overrides: list[str] | None = None) -> Config:
 
 def _is_union_tag(part: Any) -> bool:
     """Pydantic adds the union member (``int``, ``literal['a','b']``) to a failing field's location."""
-    return isinstance(part, str) and (part in {"int", "float", "str", "bool", "none"} or part.startswith("literal["))
+    return isinstance(part, str) and (
+        part in {"int", "float", "str", "bool", "none"} or part.startswith(("literal[", "list[", "dict["))
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -42,20 +41,19 @@ def holdout_metrics(
     metric the model cannot give (e.g. no ``predict_proba``) is left out rather than guessed. A list
     adds those scikit-learn scorers (their sign convention: ``neg_...`` for losses).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        score = float(get_scorer(scoring)(model, X, y))
-        out = {"score": score, scoring: score}
-        if metrics == "auto":
-            return out | _standard_metrics(model, X, y, task)
-        for name in metrics:
-            try:
-                out[name] = float(get_scorer(name)(model, X, y))
-            except (ValueError, TypeError, AttributeError) as exc:
-                raise DataError(
-                    f"evaluate.metrics lists '{name}', but it cannot score this {task} model "
-                    f"({str(exc).splitlines()[0]}); remove it or use auto"
-                ) from None
+    # No warning is silenced here: on the holdout, an undefined metric or an unseen class is news.
+    score = float(get_scorer(scoring)(model, X, y))
+    out = {"score": score, scoring: score}
+    if metrics == "auto":
+        return out | _standard_metrics(model, X, y, task)
+    for name in metrics:
+        try:
+            out[name] = float(get_scorer(name)(model, X, y))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise DataError(
+                f"evaluate.metrics lists '{name}', but it cannot score this {task} model "
+                f"({str(exc).splitlines()[0]}); remove it or use auto"
+            ) from None
     return out
 
 
@@ -96,16 +94,14 @@ def task_plot(model: Any, X: pd.DataFrame, y: pd.Series, task: Task, seed: int) 
     regression: ``actual``, ``predicted`` for a scatter plot, a seeded sample of at most
     ``MAX_PLOT_POINTS`` rows.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if task == "binary":
-            proba = _proba(model, X)
-            scores = proba[:, 1] if proba is not None else model.decision_function(X)
-            fpr, tpr, threshold = roc_curve(y, scores, pos_label=model.classes_[1])
-            # roc_curve's first threshold is +inf (nothing predicted positive): not valid JSON/CSV data.
-            threshold = np.where(np.isfinite(threshold), threshold, np.nan)
-            return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": threshold})
-        frame = pd.DataFrame({"actual": y.to_numpy(), "predicted": model.predict(X)})
+    if task == "binary":
+        proba = _proba(model, X)
+        scores = proba[:, 1] if proba is not None else model.decision_function(X)
+        fpr, tpr, threshold = roc_curve(y, scores, pos_label=model.classes_[1])
+        # roc_curve's first threshold is +inf (nothing predicted positive): not valid JSON/CSV data.
+        threshold = np.where(np.isfinite(threshold), threshold, np.nan)
+        return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": threshold})
+    frame = pd.DataFrame({"actual": y.to_numpy(), "predicted": model.predict(X)})
     if task == "multiclass":
         return frame.astype(str)
     if len(frame) > MAX_PLOT_POINTS:

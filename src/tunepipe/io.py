@@ -5,10 +5,12 @@ Writes are atomic (temporary file + rename) so an interrupted run never leaves a
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from tunepipe.config import yaml_error_text
 from tunepipe.data import Prepared, fingerprint, folds_from_plan
 from tunepipe.errors import ConfigError, DataError
 from tunepipe.precision import SIGNIFICANT_DIGITS, round_floats
@@ -46,28 +49,192 @@ EVAL_DIR = Path("reports/eval")
 MODEL_RECORD = Path("models/model.json")
 
 
-def read_params(path: str | Path) -> Any:
-    """Parse ``params.yaml``."""
+# The sections of params.yaml, for messages about a params file that is not a mapping of them.
+_SECTIONS = "base, data, cv, search, model, execution, evaluate"
+
+
+def read_params(path: str | Path) -> dict[str, Any]:
+    """Parse a params file: a YAML mapping of sections (``params.yaml``)."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"params file '{p}' does not exist; run from the project folder or pass --params PATH")
+        what = "is a folder" if p.is_dir() else "does not exist"
+        raise ConfigError(f"params file '{p}' {what}; run from the project folder or pass --params PATH")
     try:
-        return yaml.safe_load(p.read_text())
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"params file '{p}' is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"params file '{p}' is not valid YAML: {exc}") from None
+        raise ConfigError(f"params file '{p}' is not valid YAML: {yaml_error_text(exc)}; fix that line") from None
+    if raw is None:
+        raise ConfigError(
+            f"params file '{p}' is empty, but must hold the params sections ({_SECTIONS}; data and search at "
+            "least); start from the project's params.yaml"
+        )
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"params file '{p}' holds a {_yaml_kind(raw)}, but must be a mapping of sections ({_SECTIONS}), "
+            "one `section:` per line with its keys indented below; start from the project's params.yaml"
+        )
+    return raw
+
+
+def _yaml_kind(value: Any) -> str:
+    """A YAML value's kind, in YAML's words."""
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return f"plain string ({value[:40]!r})"
+    return f"single value ({value!r})"
+
+
+# First bytes of the formats a data file is sometimes mistaken for (read_table names them).
+_PARQUET_MAGIC = b"PAR1"
+_ZIP_MAGIC = b"PK\x03\x04"  # also .xlsx workbooks
+_GZIP_MAGIC = b"\x1f\x8b"
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_CSV_SUFFIXES = (".csv", ".txt")
 
 
 def read_table(path: str | Path, root: str | Path = ".") -> pd.DataFrame:
-    """Read the data set (``.csv``, ``.parquet`` / ``.pq``); a relative ``path`` is under ``root``."""
+    """Read the data set (``.csv``, ``.parquet`` / ``.pq``); a relative ``path`` is under ``root``.
+
+    Every way a file can fail to be a table (missing, empty, header only, another format under
+    this name, corrupt, not UTF-8, a ragged row, duplicate column names) is a DataError that names
+    ``data.path``, says what is wrong and how to fix it.
+    """
     p = Path(root) / path
+    where = f"data.path is '{path}'"
+    if p.is_dir():
+        raise DataError(f"{where}, but that is a folder ({p.resolve()}); point data.path at a .csv or .parquet file")
     if not p.is_file():
-        raise DataError(f"data.path is '{path}', but no such file exists ({p.resolve()}); fix data.path in params.yaml")
+        raise DataError(f"{where}, but no such file exists ({p.resolve()}); fix data.path in params.yaml")
     suffix = p.suffix.lower()
-    if suffix in (".parquet", ".pq"):
+    if suffix not in _PARQUET_SUFFIXES + _CSV_SUFFIXES:
+        raise DataError(f"{where}, but must end in .csv or .parquet; convert the file or rename it")
+    try:
+        with p.open("rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise DataError(f"{where}, but the file cannot be read ({exc.strerror}); check its permissions") from None
+    if not head:
+        raise DataError(f"{where}, but the file is empty; point data.path at the data, or write the data file again")
+    if suffix in _PARQUET_SUFFIXES:
+        df = _read_parquet(p, where, head)
+    else:
+        df = _read_csv(p, where, head)
+    if len(df) == 0:
+        raise DataError(
+            f"{where}, but the file has no data rows (only the column names: {_names(df.columns)}); "
+            "point data.path at the data, or write the data file again"
+        )
+    return df
+
+
+def _names(columns: Any, limit: int = 8) -> str:
+    names = [str(c) for c in columns]
+    return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _read_parquet(p: Path, where: str, head: bytes) -> pd.DataFrame:
+    import pyarrow as pa  # noqa: PLC0415 - pandas' parquet engine, for its error types
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    if not head.startswith(_PARQUET_MAGIC):
+        if _looks_like_text(p):
+            raise DataError(
+                f"{where}, but the file is text (CSV?), not parquet; rename it to .csv and set data.path to match"
+            )
+        raise DataError(f"{where}, but the file is not parquet (it does not start with PAR1); export the data as parquet or CSV")
+    try:
+        names = pq.read_schema(p).names
+        _check_unique(names, where)
         return pd.read_parquet(p)
-    if suffix in (".csv", ".txt"):
-        return pd.read_csv(p)
-    raise DataError(f"data.path is '{path}', but must end in .csv or .parquet; convert the file or rename it")
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise DataError(
+            f"{where}, but the parquet file is corrupt or truncated ({reason}); write it again from its source"
+        ) from None
+
+
+def _read_csv(p: Path, where: str, head: bytes) -> pd.DataFrame:
+    if head.startswith(_PARQUET_MAGIC):
+        raise DataError(f"{where}, but the file is parquet, not CSV; rename it to .parquet and set data.path to match")
+    if head.startswith(_ZIP_MAGIC):
+        raise DataError(
+            f"{where}, but the file is a zip archive (an Excel workbook?), not CSV text; export the sheet as CSV (UTF-8)"
+        )
+    if head.startswith(_GZIP_MAGIC):
+        raise DataError(f"{where}, but the file is gzip-compressed; decompress it (gunzip) and point data.path at the .csv")
+    try:
+        # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f), [])
+        _check_unique(header, where)
+        df = pd.read_csv(p, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        # No fallback encoding: Latin-1 decodes any bytes, so a guess would turn a wrong encoding
+        # into wrong category names silently.
+        raw = p.read_bytes()
+        try:
+            raw.decode("utf-8-sig")
+            position = 0
+        except UnicodeDecodeError as exc:
+            position = exc.start
+        line = raw[:position].count(b"\n") + 1
+        raise DataError(
+            f"{where}, but the file is not UTF-8 text (byte 0x{raw[position]:02x} on line {line}); save it as UTF-8, "
+            "e.g. pd.read_csv(path, encoding='cp1252').to_csv(path, index=False) for a Windows file"
+        ) from None
+    except pd.errors.ParserError as exc:
+        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if match:
+            expected, line, saw = match.groups()
+            raise DataError(
+                f"{where}, but line {line} of the file has {saw} fields where the header has {expected}; fix that "
+                "line (a stray comma? quote values that contain commas)"
+            ) from None
+        raise DataError(f"{where}, but the file is not valid CSV ({str(exc).strip().splitlines()[0]}); fix the file") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{where}, but the file is empty; point data.path at the data, or write the data file again") from None
+    if not df.index.equals(pd.RangeIndex(len(df))):
+        # pandas reads rows that all have one field more than the header as an unnamed index column.
+        raise DataError(
+            f"{where}, but its rows have one field more than the header ({len(df.columns)} names); add the missing "
+            "name to the header line, or remove the extra (trailing?) comma from every row"
+        )
+    if len(df.columns) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in str(df.columns[0]):
+                raise DataError(
+                    f"{where}, but the file separates its columns with {name}, not commas; save it as comma-separated CSV"
+                )
+    return df
+
+
+def _check_unique(names: list[str], where: str) -> None:
+    """Column names are unique (pandas would rename a repeated ``x`` to ``x.1`` and use both)."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        seen.setdefault(str(name), []).append(i)
+    repeated = {name: cols for name, cols in seen.items() if len(cols) > 1}
+    if repeated:
+        name, cols = next(iter(repeated.items()))
+        numbers = ", ".join(map(str, cols[:-1])) + f" and {cols[-1]}"
+        raise DataError(
+            f"{where}, but {len(cols)} columns are named '{name}' (columns {numbers})"
+            f"{' and other names repeat too' if len(repeated) > 1 else ''}; column names must be unique: rename or remove the copies"
+        )
+
+
+def _looks_like_text(p: Path) -> bool:
+    """The file's first KiB decodes as UTF-8 text without control characters (a CSV, say)."""
+    with p.open("rb") as f:
+        sample = f.read(1024)
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 @dataclass(frozen=True)
@@ -237,7 +404,13 @@ def read_json(root: str | Path, rel: Path, stage: str) -> Any:
     path = Path(root) / rel
     if not path.is_file():
         raise DataError(f"{rel} does not exist, but is written by the {stage} stage; run `dvc repro {stage}` (or `tunepipe {stage}`) first")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, OSError) as exc:
+        raise DataError(
+            f"{rel} cannot be read ({str(exc).splitlines()[0]}), but is written by the {stage} stage; run it again "
+            f"(`dvc repro {stage}` or `tunepipe {stage}`)"
+        ) from None
 
 
 def load_model(root: str | Path, rel: Path) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -230,6 +231,14 @@ def build_pipeline(
     if spec.threads_param is not None:
         kwargs[spec.threads_param] = threads
     kwargs.update(params)
+    if kind == "lightgbm" and params:
+        # A default given again under another name (verbose for verbosity): the user's wins, and
+        # LightGBM must not see both (it would keep one of them by its own rules).
+        names = _lightgbm_names()
+        given = {names.get(name, name) for name in params}
+        for name in spec.defaults:
+            if name not in params and names.get(name, name) in given:
+                del kwargs[name]
     return Pipeline([("prep", _preprocessor(spec.preprocessing, numeric, categorical)), ("model", cls(**kwargs))])
 
 
@@ -246,9 +255,58 @@ def resource_param(kind: str, resource: str) -> str | None:
     return REGISTRY[kind].n_estimators_param if resource == "n_estimators" else None
 
 
+@lru_cache(maxsize=None)
+def _lightgbm_names() -> dict[str, str]:
+    """Every parameter name LightGBM takes -> its canonical (native) name.
+
+    LightGBM's scikit-learn estimators pass keyword arguments they do not know to the booster, so
+    its native parameters and their aliases (``max_bin``, ``bagging_fraction``, ``num_leaf``) are
+    parameters too. The list is LightGBM's own (``LGBM_DumpParamAliases``, read through
+    ``lightgbm.basic._ConfigAliases``): it follows the installed version.
+    """
+    from lightgbm.basic import _ConfigAliases  # noqa: PLC0415 - LightGBM's table of its parameters
+
+    names: dict[str, str] = {}
+    for canonical, aliases in _ConfigAliases._get_all_param_aliases().items():
+        for alias in aliases:
+            names.setdefault(alias, canonical)
+    # The scikit-learn API's own names (class_weight, importance_type) have no native counterpart.
+    for name in LGBMClassifier().get_params():
+        names.setdefault(name, name)
+    return names
+
+
+@lru_cache(maxsize=None)
+def parameter_names(kind: str) -> dict[str, str]:
+    """Every parameter name ``kind``'s estimators take -> its canonical name.
+
+    Two names with the same canonical name set the same parameter (LightGBM's aliases:
+    ``subsample`` and ``bagging_fraction``); for scikit-learn estimators each name is its own.
+    """
+    if kind == "lightgbm":
+        return _lightgbm_names()
+    spec = REGISTRY[kind]
+    names: set[str] = set()
+    # A family's classifier and regressor can differ (RidgeClassifier has class_weight, Ridge not).
+    for cls in (spec.classifier, spec.regressor):
+        if cls is not None:
+            names |= set(cls().get_params())
+    return {name: name for name in sorted(names)}
+
+
+def estimator_name(kind: str) -> str:
+    """How messages name ``kind``'s estimator (the library that judges its parameters)."""
+    if kind == "lightgbm":
+        return "LightGBM"
+    spec = REGISTRY[kind]
+    return " / ".join(cls.__name__ for cls in (spec.classifier, spec.regressor) if cls is not None)
+
+
 def check_model_config(cfg: Config) -> None:
-    """Cross-section rules that need the registry: kind exists, space keys are real parameters,
-    the resource fits the model.
+    """Cross-section rules that need the registry: kind exists, fixed and tuned names are real
+    parameters of the estimator, no parameter is set twice (fixed and tuned, or by two aliases),
+    none is one that tunepipe sets itself (the resource, the seed, the thread count), and the
+    resource fits the model.
     """
     kind = cfg.model.kind
     if kind not in REGISTRY:
@@ -256,18 +314,19 @@ def check_model_config(cfg: Config) -> None:
             f"model.kind is '{kind}', but must be one of: {', '.join(REGISTRY)}{did_you_mean(kind, REGISTRY)}"
         )
     spec = REGISTRY[kind]
-    # Parameter names are the same for a family's classifier and regressor; check the one that exists.
-    cls = spec.classifier or spec.regressor
-    assert cls is not None
-    accepted = set(cls().get_params())
-    for section, names in (("model.params", list(cfg.model.params)), ("search.space", cfg.search.param_names)):
-        for name in names:
-            if name not in accepted:
+    names = parameter_names(kind)
+    space = cfg.search.flat_space  # sub-grids (strategy grid): every name must be a real parameter
+    for section, given in (("model.params", cfg.model.params), ("search.space", space)):
+        for name in given:
+            if name not in names:
                 hint = "; or set search.space: null for the model's default space" if section == "search.space" else ""
                 raise ConfigError(
-                    f"{section}.{name} is not a parameter of {cls.__name__}{did_you_mean(name, accepted)}; "
+                    f"{section}.{name} is not a parameter of {estimator_name(kind)}{did_you_mean(name, names)}; "
                     f"fix or remove it{hint}"
                 )
+        _check_no_aliases_twice(section, given, names)
+    _check_fixed_not_tuned(cfg.model.params, space, names)
+    _check_not_owned(cfg, spec, names)
     search = cfg.search
     if search.resource == "n_estimators":
         param = spec.n_estimators_param
@@ -276,13 +335,73 @@ def check_model_config(cfg: Config) -> None:
                 f"search.resource is n_estimators, but model.kind '{kind}' has no number of estimators; "
                 "set search.resource: n_samples"
             )
-        if param in search.space:
-            raise ConfigError(
-                f"search.space.{param} is set, but search.resource n_estimators already sets {param} per rung; "
-                f"remove it from the space or set search.resource: n_samples"
-            )
         if search.max_resources is None:
             raise ConfigError(
                 f"search.max_resources is null, but resource n_estimators needs the largest number of "
                 f"{param} to try; set e.g. search.max_resources: 500"
             )
+
+
+def _alias_note(name: str, ref: str, names: dict[str, str]) -> str:
+    """`` (LightGBM's alias of ref)`` when ``name`` is another name for ``ref``'s parameter, else ``""``."""
+    return "" if name == ref or names.get(name) != names.get(ref) else f" (LightGBM's alias of {ref})"
+
+
+def _check_no_aliases_twice(section: str, given: dict[str, Any], names: dict[str, str]) -> None:
+    """Two names in one section that set the same parameter (LightGBM would keep one, silently)."""
+    seen: dict[str, str] = {}
+    for name in given:
+        canonical = names[name]
+        if canonical in seen:
+            raise ConfigError(
+                f"{section}.{name} and {section}.{seen[canonical]} are aliases of one LightGBM parameter "
+                f"({canonical}), but LightGBM would use only one of them; keep one"
+            )
+        seen[canonical] = name
+
+
+def _check_fixed_not_tuned(fixed: dict[str, Any], space: dict[str, Any], names: dict[str, str]) -> None:
+    """A parameter is either fixed (model.params) or tuned (search.space), never both."""
+    tuned = {names[name]: name for name in space}
+    for name, value in fixed.items():
+        other = tuned.get(names[name])
+        if other is not None:
+            same = "it" if other == name else "the same parameter"
+            raise ConfigError(
+                f"model.params.{name}{_alias_note(name, other, names)} is fixed at {value!r}, but "
+                f"search.space.{other} tunes {same}, so one would silently override the other; remove it from "
+                "model.params to tune it, or from search.space to fix it"
+            )
+
+
+def _check_not_owned(cfg: Config, spec: ModelSpec, names: dict[str, str]) -> None:
+    """No fixed or tuned parameter is one tunepipe sets itself: the resource, the seed, the threads."""
+    owned: dict[str, tuple[str, str, str]] = {}  # canonical name -> (our name, rule, fix)
+    if cfg.search.resource == "n_estimators" and spec.n_estimators_param is not None:
+        param = spec.n_estimators_param
+        owned[names.get(param, param)] = (
+            param,
+            f"search.resource n_estimators sets {param} itself (per rung, up to search.max_resources "
+            f"{cfg.search.max_resources}, and for the refit)",
+            "set the budget with search.max_resources, or set search.resource: n_samples",
+        )
+    if spec.seeded:
+        owned[names.get("random_state", "random_state")] = (
+            "random_state", "tunepipe sets random_state from base.seed", "set base.seed instead"
+        )
+    if spec.threads_param is not None:
+        param = spec.threads_param
+        owned[names.get(param, param)] = (
+            param,
+            f"tunepipe sets {param} from execution.threads_per_trial (all cores for the refit)",
+            "set execution.threads_per_trial instead",
+        )
+    for section, given in (("model.params", cfg.model.params), ("search.space", cfg.search.space or {})):
+        for name, value in given.items():
+            if names[name] in owned:
+                ours, rule, fix = owned[names[name]]
+                shown = f"is {value!r}" if section == "model.params" else "is tuned"
+                raise ConfigError(
+                    f"{section}.{name}{_alias_note(name, ours, names)} {shown}, but {rule}; "
+                    f"remove it from {section} and {fix}"
+                )

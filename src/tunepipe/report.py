@@ -141,3 +141,62 @@ def progress_table(trials: pd.DataFrame) -> pd.DataFrame:
         "score": ordered["mean_test_score"],
         "best_so_far": ordered["mean_test_score"].cummax().ffill(),
     })
+
+
+def _short(value: Any) -> str:
+    """A parameter value for people: floats to 3 significant digits."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def summary_text(cv: dict[str, Any], test: dict[str, Any], resource: str, outputs: list[str]) -> str:
+    """The end of a run in a few aligned lines: what ran, what won, how it scored against the defaults.
+
+    ``cv`` and ``test`` are ``metrics/cv.json`` and ``metrics/test.json``; ``outputs`` the files to
+    point to. A tuned model that does not beat the defaults on the holdout gets a warning line.
+    """
+    scoring = cv["scoring"]
+    params = ", ".join(f"{k} {_short(v)}" for k, v in cv["best_params"].items())
+    unit = "boosting rounds" if resource == "n_estimators" else "training rows"
+    who = "the defaults" if cv["best_candidate"] == -1 else f"candidate {cv['best_candidate']}"
+    cv_line = f"{cv['best_score']:.5f}"
+    if "defaults_score" in cv:
+        cv_line += f" (defaults {cv['defaults_score']:.5f})"
+    gain = test["score"] - test["baseline_score"]
+    rows = [
+        ("strategy", f"{cv['strategy']}, {cv['n_trials']} trials ({cv['n_failed']} failed)"),
+        ("winner", f"trial {cv['best_trial']} ({who}) at {cv['best_n_resources']} {unit}"),
+        ("", params),
+        (f"CV {scoring}", cv_line),
+        (f"holdout {scoring}", f"{test['score']:.5f} (defaults {test['baseline_score']:.5f}, {gain:+.5f})"),
+        ("outputs", ", ".join(outputs)),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {v}" for k, v in rows]
+    if gain <= 0:
+        lines.append(
+            f"warning: the tuned model does not beat the model's defaults on the holdout ({gain:+.5f}); "
+            "models/baseline.joblib holds the defaults, refit on the same rows"
+        )
+    return "\n".join(lines)
+
+
+def leaderboard(trials: pd.DataFrame, n: int = 50) -> list[dict[str, Any]]:
+    """The best trials for people (the Prefect UI's table): rank, score, budget, then the tuned
+    parameters rounded; largest budget first, since scores at smaller budgets are not comparable."""
+    params = [c for c in trials.columns if c.startswith("param_")]
+    ordered = trials.sort_values(["n_resources", "mean_test_score", "trial"], ascending=[False, False, True],
+                                 na_position="last").head(n)
+    rows = []
+    for rank, (_, t) in enumerate(ordered.iterrows(), start=1):
+        score = t["mean_test_score"]
+        row: dict[str, Any] = {
+            "rank": rank,
+            "score": None if pd.isna(score) else round(float(score), 5),
+            "budget": int(t["n_resources"]),
+            "best at": int(t["best_n_resources"]),
+            "trial": "defaults" if t["candidate"] == -1 else f"{int(t['trial'])} b{int(t['bracket'])} r{int(t['rung'])}",
+        }
+        row |= {c.removeprefix("param_"): None if pd.isna(t[c]) else _short(t[c]) for c in params}
+        row["status"] = t["status"]
+        rows.append(row)
+    return rows

@@ -98,7 +98,7 @@ def test_a_killed_search_resumes_without_re_evaluating_finished_trials(tmp_path:
     fresh = _project(tmp_path / "fresh")
     _tunepipe(fresh, "split")
     uninterrupted = _tunepipe(fresh, "tune", *[a for s in SEARCH for a in ("-S", s)], "-S", "execution.cache=false")
-    assert _counts(uninterrupted) == (41, 0) and not (fresh / ".tunepipe").exists()
+    assert _counts(uninterrupted) == (41, 0) and not (fresh / ".tunepipe/cache").exists()  # .tunepipe/ holds the project lock
     fresh_trials, fresh_cv = _outputs(fresh)
     pd.testing.assert_frame_equal(trials, fresh_trials)
     assert cv == fresh_cv
