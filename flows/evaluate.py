@@ -36,10 +36,15 @@ def plot_data(root: str, cfg: Config) -> tuple[str, pd.DataFrame]:
 def evaluate(cfg: Config, root: str = ".") -> dict[str, Any]:
     """Write ``metrics/test.json`` and ``reports/eval/<task plot>.csv``; publish the summary artifact."""
     cv = io.read_json(root, io.CV_JSON, "tune")
-    test = score_holdout(root, io.MODEL_FILE, cfg, label="winner")
-    test["baseline_score"] = score_holdout(root, io.BASELINE_FILE, cfg, label="defaults")["score"]
+    scores = score_holdout(root, io.MODEL_FILE, cfg, label="winner")
+    baseline = score_holdout(root, io.BASELINE_FILE, cfg, label="defaults")["score"]
+    # The two numbers a reader compares first, first: `dvc exp show` keeps the leftmost columns.
+    test = {"score": scores["score"], "baseline_score": baseline, **scores}
     name, frame = plot_data(root, cfg)
-    paths = io.write_files(root, {io.TEST_JSON: io.json_writer(test), io.EVAL_DIR / name: io.csv_writer(frame)})
+    # reports/eval/ is replaced whole: another task's plot from an earlier run would look current.
+    paths = io.replace_outputs(
+        root, {io.TEST_JSON: io.json_writer(test), io.EVAL_DIR / name: io.csv_writer(frame)}, folders=[io.EVAL_DIR]
+    )
     summary = create_markdown_artifact(
         markdown=report.summary_markdown(cv, test, cfg.model.kind), key="tunepipe-summary", description="Tuning summary"
     )

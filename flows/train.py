@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from sklearn.pipeline import Pipeline
 
-from tunepipe import io, trial
+from tunepipe import io, provenance, trial
 from tunepipe.config import Config
 from tunepipe.threads import available_cores
 
@@ -30,4 +32,10 @@ def train(cfg: Config, root: str = ".") -> dict[str, list[str]]:
     model = refit(ref, setup, winner["params"], winner["n_resources"], label=winner["label"])
     baseline = refit(ref, setup, {}, None, label="defaults")
     paths = io.write_files(root, {io.MODEL_FILE: io.joblib_writer(model), io.BASELINE_FILE: io.joblib_writer(baseline)})
+    # Beside the model, not a stage output: which run produced it (provenance.py says why).
+    record = provenance.model_record(
+        cfg, ref.fingerprint, winner, io.file_sha256(Path(root) / io.MODEL_FILE), io.run_context(root),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    io.write_files(root, {io.MODEL_RECORD: io.json_writer(record)})
     return {"outputs": [str(p) for p in paths]}

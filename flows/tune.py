@@ -20,7 +20,7 @@ from prefect.logging import get_run_logger
 from prefect.states import Failed, State
 
 from flows import runners
-from tunepipe import io, report
+from tunepipe import importance, io, report
 from tunepipe.config import Config
 from tunepipe.errors import SearchError
 from tunepipe.execution import ProcessEnv, release_live_models
@@ -202,6 +202,10 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         "n_resources": refit_budget(best, cfg.search.resource),
     }
     paths = io.write_search_outputs(root, trials, report.progress_table(trials), cv, winner)
+    paths += io.write_importance(
+        root, importance.param_importances(trials, cfg.search.space, cfg.base.seed),
+        importance.parallel_coordinates(trials, cfg.search.space),
+    )
     artifact = _publish_leaderboard(trials)
     budget = f" at {winner['n_resources']} {cfg.search.resource}" if winner["n_resources"] else ""
     logger.info(

@@ -11,8 +11,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "tunepipe"
 # Modules a stage imports that cannot change its outputs, so that editing them re-runs nothing:
-# error classes (message text), the thread budget (speed only; tests pin same results).
-NOT_DEPS = {"src/tunepipe/errors.py", "src/tunepipe/threads.py", "src/tunepipe/__init__.py"}
+# error classes (message text), the thread budget (speed only; tests pin same results), the
+# provenance record (models/model.json, which is not a stage output).
+NOT_DEPS = {"src/tunepipe/errors.py", "src/tunepipe/threads.py", "src/tunepipe/__init__.py", "src/tunepipe/provenance.py"}
 
 
 def _module_file(name: str) -> Path | None:

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tunepipe import __version__, prefect_home
 from tunepipe.errors import ConfigError, DataError, TunepipeError
 from tunepipe.experiments import TAGS_VARIABLE
 
@@ -40,11 +41,17 @@ SERVE_HELP = (
     "serve a deployment of the pipeline on a schedule; each run is `dvc exp run` in the project "
     "(needs PREFECT_API_URL: see `tunepipe server`)"
 )
-SERVER_HELP = "start a Prefect server on this machine (SQLite under PREFECT_HOME, default .prefect/)"
+SERVER_HELP = (
+    "start a Prefect server on this machine (SQLite under PREFECT_HOME, default .prefect/); "
+    "the project's commands use it while it runs"
+)
+
+PREDICT_HELP = "predict new rows with the refit winner (models/model.joblib): one row out per row in, in order"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tunepipe", description="Hyperparameter tuning pipeline for tabular ML.")
+    parser.add_argument("--version", action="version", version=f"tunepipe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in [*STAGE_HELP.items(), ("serve", SERVE_HELP)]:
         cmd = sub.add_parser(name, help=text, description=text)
@@ -63,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         "--overlap", choices=["skip", "queue"], default="skip",
         help="a run due while another runs: skip it (cancelled, default) or queue it until the other ends",
     )
+    predict = sub.add_parser("predict", help=PREDICT_HELP, description=PREDICT_HELP)
+    predict.add_argument("data", help="rows to predict: a .csv or .parquet file with the training data's columns")
+    predict.add_argument("-o", "--output", default="predictions.csv", help="CSV to write, - for standard output (default: predictions.csv)")
+    predict.add_argument("--proba", action="store_true", help="add a proba_<class> column per class (classification)")
+    predict.add_argument("--root", default=".", help="project folder holding models/model.joblib (default: .)")
     server = sub.add_parser("server", help=SERVER_HELP, description=SERVER_HELP)
     server.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     server.add_argument("--port", type=int, default=4200, help="port (default: 4200)")
@@ -71,7 +83,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _server(host: str, port: int) -> int:
     """Replace this process with ``prefect server start`` (project-local PREFECT_HOME by default)."""
-    os.environ.setdefault("PREFECT_HOME", str(Path(".prefect").resolve()))
+    home = prefect_home.server_home(".", dict(os.environ))
+    os.environ["PREFECT_HOME"] = str(home)
+    # The project's commands find this server (and use it instead of starting their own).
+    prefect_home.record_server(home, prefect_home.local_url(host, port), os.getpid())
     prefect = Path(sys.executable).with_name("prefect")
     print(
         f"Prefect server on http://{host}:{port} (data in {os.environ['PREFECT_HOME']}). In other shells:\n"
@@ -80,6 +95,20 @@ def _server(host: str, port: int) -> int:
     )
     os.execv(prefect, [str(prefect), "server", "start", "--host", host, "--port", str(port)])
     return 0  # not reached
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """Predict ``args.data`` with the project's model; bad input raises before anything is written."""
+    from tunepipe import io, provenance  # noqa: PLC0415
+    from tunepipe.predict import predict_frame  # noqa: PLC0415
+
+    model = io.load_model(args.root, io.MODEL_FILE)
+    out = predict_frame(model, io.read_new_data(args.data), args.proba, source=args.data)
+    io.write_predictions(out, args.output)
+    about = provenance.describe(io.read_model_record(args.root), io.file_sha256(Path(args.root) / io.MODEL_FILE))
+    where = "standard output" if args.output == "-" else args.output
+    print(f"tunepipe: {len(out)} predictions to {where}; model {io.MODEL_FILE}: {about}", file=sys.stderr)
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -189,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if args.command == "server":
         return _server(args.host, args.port)
+    if args.command == "predict":
+        try:
+            return _predict(args)
+        except TunepipeError as exc:
+            _error(exc)
+            return 2
     from tunepipe.lock import ProjectLock  # noqa: PLC0415
 
     try:
@@ -208,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         try:
             _warn(check_project(cfg, root, args.command))
+            # After every check, before Prefect is imported: the project's Prefect home and server,
+            # from any working directory.
+            prefect_home.use_project_server(root)
         except TunepipeError as exc:
             _error(exc)
             return 2

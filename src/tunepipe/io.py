@@ -11,6 +11,9 @@ import json
 import math
 import os
 import re
+import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,12 +37,16 @@ SPLIT_DIR = Path("data/split")
 # Where each stage writes; dvc.yaml names the same paths (tests/dvc checks that they agree).
 TRIALS_CSV = Path("reports/trials.csv")
 PROGRESS_CSV = Path("reports/progress.csv")
+IMPORTANCE_CSV = Path("reports/importance.csv")
+PARALLEL_CSV = Path("reports/parallel.csv")
 CV_JSON = Path("metrics/cv.json")
 WINNER_JSON = Path("models/winner.json")
 MODEL_FILE = Path("models/model.joblib")
 BASELINE_FILE = Path("models/baseline.joblib")
 TEST_JSON = Path("metrics/test.json")
 EVAL_DIR = Path("reports/eval")
+# Which run produced MODEL_FILE: written by the train stage, not a DVC output (provenance.py says why).
+MODEL_RECORD = Path("models/model.json")
 
 
 # The sections of params.yaml, for messages about a params file that is not a mapping of them.
@@ -322,6 +329,42 @@ def write_files(root: str | Path, writers: dict[Path, Callable[[BinaryIO], Any]]
     return [path for _, path in staged]
 
 
+def replace_outputs(
+    root: str | Path, writers: dict[Path, Callable[[BinaryIO], Any]], folders: list[Path]
+) -> list[Path]:
+    """Write a stage's outputs like :func:`write_files`, each of ``folders`` replaced whole.
+
+    A folder holds exactly the files this call writes into it: a file an earlier run left there
+    (another task's plot after the data changed) is gone, so no reader mistakes it for a result
+    of this run. Each folder is written beside itself first and swapped in by two renames after
+    every file was written; a failure before that leaves the previous outputs as they were.
+    """
+    root = Path(root)
+    staged: list[tuple[Path, Path]] = []  # (new folder, final folder)
+    try:
+        for folder in folders:
+            final = root / folder
+            final.parent.mkdir(parents=True, exist_ok=True)
+            new = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+            staged.append((new, final))
+            write_files(new, {rel.relative_to(folder): w for rel, w in writers.items() if rel.is_relative_to(folder)})
+        rest = {rel: w for rel, w in writers.items() if not any(rel.is_relative_to(f) for f in folders)}
+        write_files(root, rest)
+    except BaseException:
+        for new, _ in staged:
+            shutil.rmtree(new, ignore_errors=True)
+        raise
+    for new, final in staged:
+        os.chmod(new, 0o755)  # mkdtemp's 0700 would hide the outputs from other users
+        old = final.with_name(f".{final.name}.old.tmp")
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(new, final)
+        shutil.rmtree(old, ignore_errors=True)
+    return [root / rel for rel in writers]
+
+
 def csv_writer(frame: pd.DataFrame) -> Callable[[BinaryIO], Any]:
     """A writer for :func:`write_files` that writes ``frame`` as CSV without its index, floats at
     fixed precision (:mod:`tunepipe.precision`)."""
@@ -349,6 +392,11 @@ def write_search_outputs(
         CV_JSON: json_writer(cv),
         WINNER_JSON: json_writer(winner),
     })
+
+
+def write_importance(root: str | Path, importance: pd.DataFrame, parallel: pd.DataFrame) -> list[Path]:
+    """The tune stage's hyperparameter importance and parallel-coordinates data (tunepipe.importance)."""
+    return write_files(root, {IMPORTANCE_CSV: csv_writer(importance), PARALLEL_CSV: csv_writer(parallel)})
 
 
 def read_json(root: str | Path, rel: Path, stage: str) -> Any:
@@ -390,6 +438,70 @@ def _write_temp(path: Path, write: Any) -> str:
         raise
     return tmp
 
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# What a commit alone does not say about a run: uncommitted changes to these (relative to the project).
+RUN_INPUTS = ("params.yaml", "dvc.yaml", "src", "flows")
+
+
+def run_context(root: str | Path) -> dict[str, Any]:
+    """Where a run happens: its git commit, whether params or code differ from it, the DVC experiment."""
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    changes = git("status", "--porcelain", "--untracked-files=no", "--", *RUN_INPUTS) if commit else None
+    return {
+        "git_commit": commit,
+        "git_dirty": bool(changes) if changes is not None else None,
+        "dvc_experiment": os.environ.get("DVC_EXP_NAME"),
+    }
+
+
+def read_model_record(root: str | Path) -> dict[str, Any] | None:
+    """The provenance record beside the model, or None if there is none (or it is unreadable)."""
+    try:
+        return json.loads((Path(root) / MODEL_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def read_new_data(path: str | Path) -> pd.DataFrame:
+    """Rows to predict (``tunepipe predict``): ``.csv`` or ``.parquet`` / ``.pq``."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"the data to predict, '{path}', does not exist ({p.resolve()}); give the path of a .csv or .parquet file")
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".txt", ".parquet", ".pq"):
+        raise DataError(f"the data to predict, '{path}', must end in .csv or .parquet; convert the file or rename it")
+    try:
+        return pd.read_parquet(p) if suffix in (".parquet", ".pq") else pd.read_csv(p)
+    except Exception as exc:  # noqa: BLE001 - pandas and pyarrow raise many types for a bad file
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"the data to predict, '{path}', cannot be read as {suffix[1:]} ({detail}); check the file") from None
+
+
+def write_predictions(frame: pd.DataFrame, output: str) -> None:
+    """Write predictions as CSV to ``output`` (atomically), or to standard output for ``-``."""
+    if output == "-":
+        frame.to_csv(sys.stdout, index=False)
+        return
+    out = Path(output)
+    if not out.parent.is_dir():
+        raise DataError(f"-o is '{output}', but its folder {out.parent.resolve()} does not exist; create it or pick another path")
+    write_files(out.parent, {Path(out.name): csv_writer(frame)})
 
 # The trial cache: one JSON file per trial key under execution.cache_dir. Data, never code: a file
 # written by anyone who can write there is parsed as numbers and strings, and one that does not

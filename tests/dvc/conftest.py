@@ -22,7 +22,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 SMALL = {
     "data": {"path": "data/small.csv", "target": "y", "task": "auto", "test_size": 0.25, "drop": ["row_id"]},
     "cv": {"n_splits": 3, "shuffle": True},
-    "search": {"n_candidates": 6, "max_resources": 30},
+    # 12 candidates: enough trials at the first budget for the hyperparameter importance plot.
+    "search": {"n_candidates": 12, "max_resources": 30},
 }
 
 

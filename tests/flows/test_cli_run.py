@@ -26,6 +26,7 @@ def test_tunepipe_run_process_writes_outputs_and_lists_them(tmp_path: Path) -> N
     listed = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  ")]
     assert [Path(p).relative_to(tmp_path).as_posix() for p in listed] == [
         "data/split", "reports/trials.csv", "reports/progress.csv", "metrics/cv.json", "models/winner.json",
+        "reports/importance.csv", "reports/parallel.csv",
         "models/model.joblib", "models/baseline.joblib", "metrics/test.json", "reports/eval/roc.csv"]
     assert json.loads((tmp_path / "metrics/cv.json").read_text())["n_candidates"] == [3, 1]
     assert "5/5 trials done" in proc.stderr  # progress lines go to the log (stderr)
