@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The pipeline through DVC: a first run is cached, and a second does only what changed.
 run: $(VENV)/.installed
 	$(BIN)/dvc repro
-	$(BIN)/dvc metrics show
+	@$(BIN)/tunepipe summary
 
 test: $(VENV)/.installed browser
 	$(BIN)/pytest

@@ -16,7 +16,9 @@ from tunepipe.config import Config
 def prepare_split(cfg: Config, root: str) -> io.SplitRef:
     """Validate the data, split off the holdout, assign folds, write them."""
     df = io.read_table(cfg.data.path, root)
-    return io.write_split(data.prepare(df, cfg), Path(root) / io.SPLIT_DIR)
+    prepared = data.prepare(df, cfg)
+    warnings = data.quality_warnings(df, cfg, prepared.task)
+    return io.write_split(prepared, Path(root) / io.SPLIT_DIR, warnings)
 
 
 @flow(name="tunepipe-split")

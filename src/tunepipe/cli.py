@@ -46,6 +46,7 @@ SERVER_HELP = (
     "the project's commands use it while it runs"
 )
 
+SUMMARY_HELP = "print what the last run did: strategy, trials, winner, CV and holdout scores against the defaults"
 PREDICT_HELP = "predict new rows with the refit winner (models/model.joblib): one row out per row in, in order"
 
 
@@ -75,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("-o", "--output", default="predictions.csv", help="CSV to write, - for standard output (default: predictions.csv)")
     predict.add_argument("--proba", action="store_true", help="add a proba_<class> column per class (classification)")
     predict.add_argument("--root", default=".", help="project folder holding models/model.joblib (default: .)")
+    summary = sub.add_parser("summary", help=SUMMARY_HELP, description=SUMMARY_HELP)
+    summary.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    summary.add_argument("--root", default=".", help="project folder (default: .)")
     server = sub.add_parser("server", help=SERVER_HELP, description=SERVER_HELP)
     server.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     server.add_argument("--port", type=int, default=4200, help="port (default: 4200)")
@@ -109,6 +113,15 @@ def _predict(args: argparse.Namespace) -> int:
     where = "standard output" if args.output == "-" else args.output
     print(f"tunepipe: {len(out)} predictions to {where}; model {io.MODEL_FILE}: {about}", file=sys.stderr)
     return 0
+
+
+def _summary(root: str | Path, resource: str) -> str:
+    """The end of a run: the aligned summary of its metrics, and the data's warnings."""
+    from tunepipe import io, report  # noqa: PLC0415
+
+    cv, test, warnings = io.read_summary(root)
+    text = report.summary_text(cv, test, resource, list(io.SUMMARY_OUTPUTS))
+    return "\n".join([text, *(f"warning: {w}" for w in warnings)])
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -224,6 +237,13 @@ def main(argv: list[str] | None = None) -> int:
         except TunepipeError as exc:
             _error(exc)
             return 2
+    if args.command == "summary":
+        try:
+            print(_summary(project_root(args.root), load_config(args.params, []).search.resource))
+            return 0
+        except TunepipeError as exc:
+            _error(exc)
+            return 2
     from tunepipe.lock import ProjectLock  # noqa: PLC0415
 
     try:
@@ -271,7 +291,10 @@ def _run(cfg: Config, root: Path, command: str) -> int:
     except TunepipeError as exc:
         _error(exc)
         return 1
-    print("\n".join(["", "outputs:", *(f"  {p}" for p in out["outputs"])]))
+    if stage is None:
+        print("\n" + _summary(root, cfg.search.resource))
+    else:
+        print("\n".join(["", "outputs:", *(f"  {p}" for p in out["outputs"])]))
     return 0
 
 

@@ -245,8 +245,12 @@ class SplitRef:
     fingerprint: str
 
 
-def write_split(prepared: Prepared, out_dir: str | Path = SPLIT_DIR) -> SplitRef:
-    """Write train / holdout / fold plan / metadata (all or nothing); return a reference to them."""
+def write_split(prepared: Prepared, out_dir: str | Path = SPLIT_DIR, warnings: list[str] | None = None) -> SplitRef:
+    """Write train / holdout / fold plan / metadata (all or nothing); return a reference to them.
+
+    ``warnings``: what the data checks found odd about the data (``data.quality_warnings``),
+    kept with the split so that the run's summary can repeat them.
+    """
     out = Path(out_dir)
     meta = {
         "task": prepared.task,
@@ -256,6 +260,7 @@ def write_split(prepared: Prepared, out_dir: str | Path = SPLIT_DIR) -> SplitRef
         "fingerprint": hashlib.sha256(
             (fingerprint(prepared.train) + fingerprint(prepared.holdout)).encode() + prepared.fold.tobytes()
         ).hexdigest()[:16],
+        "warnings": list(warnings or []),
     }
     write_files(out, {
         Path("train.parquet"): lambda f: prepared.train.to_parquet(f, index=False),
@@ -265,6 +270,17 @@ def write_split(prepared: Prepared, out_dir: str | Path = SPLIT_DIR) -> SplitRef
         Path("meta.json"): json_writer(meta),
     })
     return SplitRef(str(out.resolve()), meta["fingerprint"])
+
+
+def read_summary(root: str | Path) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """What a finished run's summary is made of: ``metrics/cv.json``, ``metrics/test.json`` and the
+    data's warnings kept with the split."""
+    meta = read_json(root, SPLIT_DIR / "meta.json", "split")
+    return read_json(root, CV_JSON, "tune"), read_json(root, TEST_JSON, "evaluate"), list(meta.get("warnings", []))
+
+
+# What the summary points a user to, in the order they would look.
+SUMMARY_OUTPUTS = ("metrics/", "models/model.joblib", "reports/")
 
 
 def read_split_ref(root: str | Path) -> SplitRef:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,13 @@ from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterTags
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterTags,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
@@ -102,10 +109,14 @@ def test_a_scheduled_run_is_a_dvc_experiment_and_an_overlapping_one_is_skipped(s
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[stages[0].id])), limit=200, sort=TaskRunSort.NAME_ASC
         )
         trial_runs = [t for t in tasks if t.name.startswith("trial")]
+        # Trials found in the trial cache (the repo's earlier runs) are told without a task run.
+        logs = " ".join(log.message for log in client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[stages[0].id])), limit=200))
+        evaluated, cached = map(int, re.search(r"(\d+) trials evaluated, (\d+) taken from the trial cache", logs).groups())
 
     # The outputs are in the workspace, and the experiment is in `dvc exp show`.
     cv = repo.json("metrics/cv.json")
-    assert cv["n_trials"] == len(trial_runs) >= 4
+    assert cv["n_trials"] == evaluated + cached >= 5 and evaluated == len(trial_runs)
     assert repo.params()["search"]["n_candidates"] == 4
     shown = experiments(json.loads(repo.dvc("exp", "show", "--json").stdout))
     assert shown[name]["params"]["search"]["n_candidates"] == 4
