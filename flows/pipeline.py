@@ -61,6 +61,8 @@ def pipeline(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     return {
         "cv": search["cv"],
         "test": scored["test"],
+        "trials_run": search["trials_run"],
+        "trials_cached": search["trials_cached"],
         "outputs": [*data["outputs"], *search["outputs"], *models["outputs"], *scored["outputs"]],
         "artifacts": [*search["artifacts"], *scored["artifacts"], str(summary)],
     }

@@ -111,7 +111,7 @@ def test_a_scheduled_run_is_a_dvc_experiment_and_an_overlapping_one_is_skipped(s
         trial_runs = [t for t in tasks if t.name.startswith("trial")]
         # Trials found in the trial cache (the repo's earlier runs) are told without a task run.
         logs = " ".join(log.message for log in client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[stages[0].id])), limit=200))
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[stages[0].id])), limit=200, offset=0))
         evaluated, cached = map(int, re.search(r"(\d+) trials evaluated, (\d+) taken from the trial cache", logs).groups())
 
     # The outputs are in the workspace, and the experiment is in `dvc exp show`.
