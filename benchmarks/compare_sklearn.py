@@ -81,6 +81,9 @@ def _search_overrides(seed: int, n_candidates: int | None, max_resources: int | 
         "search.resource=n_estimators",
         # sklearn scores a trial at its budget only; tunepipe's default scores it at its best round count.
         "search.score_best_iteration=false",
+        # ... trains it to its budget, and runs no extra trial of the model's defaults.
+        "search.early_stopping=null",
+        "search.include_defaults=false",
         f"execution.workers={WORKERS}",
         "execution.threads_per_trial=1",
     ]
@@ -151,10 +154,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
-def _close(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Same names and values, numbers to 12 digits (what a trip through trials.csv may keep)."""
+def _close(a: dict[str, Any], b: dict[str, Any], rel_tol: float) -> bool:
+    """Same names and values, numbers to ``rel_tol``."""
     return a.keys() == b.keys() and all(
-        math.isclose(float(a[k]), float(b[k]), rel_tol=1e-12) if _is_number(a[k]) and _is_number(b[k]) else a[k] == b[k]
+        math.isclose(float(a[k]), float(b[k]), rel_tol=rel_tol) if _is_number(a[k]) and _is_number(b[k]) else a[k] == b[k]
         for k in a
     )
 
@@ -198,27 +201,31 @@ def _sklearn_search(cfg: Any, split: Any, folds: list[tuple[np.ndarray, np.ndarr
 
 def _checks(cfg: Any, search: Any, step: str, trials: pd.DataFrame, cv: dict[str, Any]) -> tuple[list[str], int]:
     """Did both sides evaluate the same candidates, rungs and scores? Lines to print, and sklearn's winner id."""
-    from tunepipe.space import sample_candidates
+    from tunepipe.search import History
+    from tunepipe.search.samplers import RandomSampler
 
     strip = lambda p: {k.removeprefix(f"{step}__"): v for k, v in p.items() if k != search.resource}  # noqa: E731
     results = search.cv_results_
     sk_first = [strip(p) for p, it in zip(results["params"], results["iter"]) if it == 0]
-    sampled = sample_candidates(cfg.search.space, cfg.search.n_candidates, cfg.base.seed)
-    rung0 = trials[trials["rung"] == 0].sort_values("candidate")
+    sampler = RandomSampler(cfg.search.space, cfg.base.seed, cfg.search.n_candidates)
+    sampled = [sampler.sample(k, k, History()) for k in range(cfg.search.n_candidates)]
+    rung0 = trials[(trials["rung"] == 0) & (trials["candidate"] >= 0)].sort_values("candidate")
     tp_first = [{n: row[f"param_{n}"] for n in sorted(cfg.search.space)} for _, row in rung0.iterrows()]
-    # sklearn's draws against tunepipe's sampler: exactly, in order; tunepipe's evaluated ones (from CSV): to 12 digits.
-    exact = len(sk_first) == len(sampled) and all(_key(a) == _key(b) for a, b in zip(sk_first, sampled))
-    csv = len(tp_first) == len(sampled) and all(_close(a, b) for a, b in zip(tp_first, sampled))
+    # sklearn's draws against tunepipe's sampler: to its 8 significant digits (tunepipe.space rounds
+    # its draws so that every CPU gives the same numbers), in order; its trials.csv: the same.
+    exact = len(sk_first) == len(sampled) and all(_close(a, b, 5e-8) for a, b in zip(sk_first, sampled))
+    csv = len(tp_first) == len(sampled) and all(_close(a, b, 1e-12) for a, b in zip(tp_first, sampled))
     lines = [
         f"candidates: {'identical' if exact and csv else 'DIFFERENT'}: sklearn's first rung "
-        f"{'==' if exact else '!='} tunepipe's sample_candidates ({len(sk_first)} vs {len(sampled)} sets, "
-        f"exact, in order) {'==' if csv else '!='} tunepipe's trials.csv rung 0 ({len(tp_first)} sets, to 12 digits)"
+        f"{'==' if exact else '!='} tunepipe's RandomSampler ({len(sk_first)} vs {len(sampled)} sets, "
+        f"to 8 digits, in order) {'==' if csv else '!='} tunepipe's trials.csv rung 0 ({len(tp_first)} sets)"
     ]
     # Per rung: which candidates (by first-rung position), with what mean CV score.
     ids = {_key(p): i for i, p in enumerate(sk_first)}
-    sk = {(int(it), ids.get(_key(strip(p)), -1)): float(s)
+    sk = {(int(it), ids.get(_key(strip(p)), -2)): float(s)
           for it, p, s in zip(results["iter"], results["params"], results["mean_test_score"])}
-    tp = {(int(r), int(c)): float(s) for r, c, s in zip(trials["rung"], trials["candidate"], trials["mean_test_score"])}
+    tp = {(int(r), int(c)): float(s) for r, c, s in zip(trials["rung"], trials["candidate"], trials["mean_test_score"])
+          if c >= 0}
     rungs = sorted({r for r, _ in sk} | {r for r, _ in tp})
     same_rungs = all({c for r, c in sk if r == rung} == {c for r, c in tp if r == rung} for rung in rungs)
     diffs = [abs(sk[k] - tp[k]) for k in sk.keys() & tp.keys() if not (math.isnan(sk[k]) or math.isnan(tp[k]))]
@@ -237,8 +244,13 @@ def compare(name: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
     from flows.pipeline import run
     from tunepipe import io, trial
-    from tunepipe.cli import load_and_check
+    from tunepipe.cli import check_project, load_config
     from tunepipe.threads import available_cores
+
+    def load_and_check(params: str, overrides: list[str], root: str, command: str) -> Any:
+        cfg = load_config(params, overrides)
+        check_project(cfg, root, command)
+        return cfg
 
     overrides = [*_project(name, args.rows, tmp),
                  *_search_overrides(args.seed, args.n_candidates, args.max_resources)]
@@ -274,13 +286,19 @@ def compare(name: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     final_seconds = time.perf_counter() - t0
 
     trials = pd.read_csv(tmp / io.TRIALS_CSV)
+    timings = pd.read_csv(tmp / io.TIMINGS_CSV)
     cv_json = json.loads((tmp / io.CV_JSON).read_text())
     test = json.loads((tmp / io.TEST_JSON).read_text())
 
-    # tunepipe as shipped: the same search with its default scoring at each trial's best round
-    # count (score_best_iteration: true), which sklearn cannot do: search quality side by side.
-    shipped = load_and_check(str(tmp / "params.yaml"), [o for o in overrides if "score_best_iteration" not in o],
-                             root, "run")
+    # tunepipe's halving as shipped: the same search with its default scoring at each trial's best
+    # round count (score_best_iteration: true), early stopping and the defaults' trial, which
+    # sklearn cannot do: search quality side by side.
+    shipped = load_and_check(
+        str(tmp / "params.yaml"),
+        [o for o in overrides if not o.startswith(("search.score_best_iteration", "search.early_stopping",
+                                                    "search.include_defaults"))],
+        root, "run",
+    )
     t0 = time.perf_counter()
     run(shipped, root=root, stage="tune")
     shipped_wall = time.perf_counter() - t0
@@ -299,8 +317,8 @@ def compare(name: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     n_splits = cfg.cv.n_splits
     results = search.cv_results_
     sk_compute = _compute_seconds(pd.Series(results["mean_fit_time"]), pd.Series(results["mean_score_time"]), n_splits)
-    has_score_time = "mean_score_time" in trials.columns
-    tp_compute = _compute_seconds(trials["mean_fit_time"], trials["mean_score_time"] if has_score_time else None, n_splits)
+    # tunepipe scores each round as it trains it: its fit seconds (.tunepipe/timings.csv) include scoring.
+    tp_compute = float(timings["fit_seconds"].sum() + timings["score_seconds"].sum())
     return {
         "header": (
             f"{name}: {len(split.train):,} training rows, {len(split.holdout):,} holdout, {split.task}, "
@@ -310,10 +328,7 @@ def compare(name: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         ),
         "wall": (sk_wall, tp_wall),
         "compute": (sk_compute, tp_compute),
-        "compute_note": "" if has_score_time else (
-            "tunepipe: fit time only (trials.csv has no mean_score_time); "
-            f"sklearn fit time only: {_compute_seconds(pd.Series(results['mean_fit_time']), None, n_splits):.1f}"
-        ),
+        "compute_note": "tunepipe scores every round while it fits (.tunepipe/timings.csv)",
         "server_cpu": (sk_server, tp_server),
         "best_cv": (float(search.best_score_), float(cv_json["best_score"])),
         "holdout": (sk_holdout, float(test[cfg.search.scoring])),

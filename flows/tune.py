@@ -202,9 +202,10 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         "n_resources": refit_budget(best, cfg.search.resource),
     }
     paths = io.write_search_outputs(root, trials, report.progress_table(trials), cv, winner)
+    io.write_timings(root, report.timings_table(search.observations))
     paths += io.write_importance(
-        root, importance.param_importances(trials, cfg.search.space, cfg.base.seed),
-        importance.parallel_coordinates(trials, cfg.search.space),
+        root, importance.param_importances(trials, cfg.search.flat_space, cfg.base.seed),
+        importance.parallel_coordinates(trials, cfg.search.flat_space),
     )
     artifact = _publish_leaderboard(trials)
     budget = f" at {winner['n_resources']} {cfg.search.resource}" if winner["n_resources"] else ""

@@ -22,6 +22,7 @@ import pandas as pd
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 from tunepipe.config import Distribution
+from tunepipe.space import to_optuna
 
 # Fewer trials than this (or than 2 per tuned hyperparameter) say too little to rank them.
 MIN_TRIALS = 10
@@ -29,16 +30,6 @@ MIN_TRIALS = 10
 DECIMALS = 4
 IMPORTANCE_COLUMNS = ["param", "importance", "n_trials", "n_resources", "evaluator"]
 PARALLEL_COLUMNS = ["trial", "param", "value", "position", "score", "n_resources"]
-
-
-def to_optuna(dist: Distribution) -> BaseDistribution:
-    """The Optuna distribution of one ``search.space`` entry."""
-    if dist.choices is not None:
-        return CategoricalDistribution(list(dist.choices))
-    assert dist.low is not None and dist.high is not None  # guaranteed by Distribution's validator
-    if dist.type == "int":
-        return IntDistribution(int(dist.low), int(dist.high), log=dist.log)
-    return FloatDistribution(dist.low, dist.high, log=dist.log)
 
 
 def tuned(space: Mapping[str, Distribution]) -> dict[str, BaseDistribution]:

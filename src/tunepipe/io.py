@@ -410,6 +410,16 @@ def write_search_outputs(
     })
 
 
+# Seconds each trial's folds took to fit: execution facts, which differ at every run, so not a DVC
+# output (it would change dvc.lock) and not in git: beside the trial cache, for benchmarks.
+TIMINGS_CSV = Path(".tunepipe/timings.csv")
+
+
+def write_timings(root: str | Path, timings: pd.DataFrame) -> Path:
+    """The last search's fit seconds per trial (:data:`TIMINGS_CSV`)."""
+    return write_files(root, {TIMINGS_CSV: csv_writer(timings)})[0]
+
+
 def write_importance(root: str | Path, importance: pd.DataFrame, parallel: pd.DataFrame) -> list[Path]:
     """The tune stage's hyperparameter importance and parallel-coordinates data (tunepipe.importance)."""
     return write_files(root, {IMPORTANCE_CSV: csv_writer(importance), PARALLEL_CSV: csv_writer(parallel)})

@@ -212,3 +212,12 @@ def run_markdown(cv: dict[str, Any], test: dict[str, Any], resource: str, top: l
         lines += ["", "| " + " | ".join(top[0]) + " |", "|" + "---|" * len(top[0])]
         lines += ["| " + " | ".join("" if v is None else str(v) for v in row.values()) + " |" for row in top]
     return "\n".join(lines)
+
+
+def timings_table(observations: Sequence[Observation]) -> pd.DataFrame:
+    """Seconds each trial's folds took (fitting and scoring every round), in trial-number order."""
+    return pd.DataFrame([
+        {"trial": o.trial.number, "status": o.status, "folds_run": len(o.fit_times),
+         "fit_seconds": float(sum(o.fit_times)), "score_seconds": float(sum(o.score_times))}
+        for o in sorted(observations, key=lambda o: o.trial.number)
+    ])
