@@ -230,7 +230,10 @@ def run_tunepipe(root: Path, overrides: Sequence[str] = (), interval: float = 0.
     tunepipe = Path(sys.executable).with_name("tunepipe")
     cmd = [str(tunepipe), "run", "--root", str(root), "--params", str(root / "params.yaml"),
            *[arg for o in overrides for arg in ("-S", o)]]
-    env = {**os.environ, "PREFECT_HOME": str(root / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    # Prefect's temporary server for the command alone: a project server would outlive the run
+    # (tunepipe.prefect_home), and the next data set's run would compete with it.
+    env = {**os.environ, "PREFECT_HOME": str(root / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "TUNEPIPE_PREFECT_SERVER": "temporary"}
     log = root / "tunepipe.log"
     with log.open("w") as out:
         t0 = time.perf_counter()
