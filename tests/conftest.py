@@ -80,3 +80,19 @@ def project(tmp_path: Path, raw: dict[str, Any]) -> Path:
     make_frame(400, "binary").to_csv(tmp_path / "data.csv", index=False)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
     return tmp_path
+
+
+def trial_at(number: int, params: dict[str, Any], rung: int, budget: int) -> Any:
+    """A trial of configuration ``number`` (its own candidate) at ``budget``."""
+    from tunepipe.results import Trial
+
+    return Trial(number, number, params, budget, rung=rung)
+
+
+def setup_for(prepared: Any, **changes: Any) -> Any:
+    """A LightGBM ``TrialSetup`` (roc_auc, n_estimators, seed 0, 1 thread) on ``prepared``'s columns."""
+    from tunepipe.trial import TrialSetup
+
+    base = dict(kind="lightgbm", task=prepared.task, fixed_params={}, scoring="roc_auc", resource="n_estimators",
+                seed=0, threads=1, numeric=tuple(prepared.numeric), categorical=tuple(prepared.categorical))
+    return TrialSetup(**(base | changes))

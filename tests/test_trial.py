@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import PredefinedSplit, cross_val_score
 
-from tests.conftest import make_frame
+from tests.conftest import make_frame, setup_for, trial_at
 from tunepipe.data import folds_from_plan, prepare
 from tunepipe.results import RACE_FOLDS, Trial
 from tunepipe.execution import ProcessEnv
@@ -18,14 +18,7 @@ from tunepipe import execution
 from tunepipe.trial import TrialSetup, evaluate_trial, lineage_key, subsample
 
 
-def _trial(number: int, params: dict[str, Any], rung: int, budget: int) -> Trial:
-    return Trial(number, number, params, budget, rung=rung)
-
-
-def _setup(prepared: Any, **kw: Any) -> TrialSetup:
-    base = dict(kind="lightgbm", task=prepared.task, fixed_params={}, scoring="roc_auc", resource="n_estimators",
-                seed=0, threads=1, numeric=tuple(prepared.numeric), categorical=tuple(prepared.categorical))
-    return TrialSetup(**(base | kw))
+_trial, _setup = trial_at, setup_for
 
 
 @pytest.fixture

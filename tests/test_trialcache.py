@@ -6,21 +6,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_frame
+from tests.conftest import make_frame, setup_for, trial_at
 from tunepipe.data import prepare
-from tunepipe.results import Trial
-from tunepipe.trial import TrialSetup
 from tunepipe.trialcache import code_version, scoring_modules, trial_key
 
 
-def _trial(number: int, params: dict[str, Any], rung: int, budget: int) -> Trial:
-    return Trial(number, number, params, budget, rung=rung)
-
-
-def _setup(prepared: Any, **kw: Any) -> TrialSetup:
-    base = dict(kind="lightgbm", task=prepared.task, fixed_params={}, scoring="roc_auc", resource="n_estimators",
-                seed=0, threads=1, numeric=tuple(prepared.numeric), categorical=tuple(prepared.categorical))
-    return TrialSetup(**(base | kw))
+_trial, _setup = trial_at, setup_for
 
 
 @pytest.fixture
