@@ -15,7 +15,7 @@ from tunepipe.data import folds_from_plan, prepare
 from tunepipe.results import RACE_FOLDS, Trial
 from tunepipe.execution import ProcessEnv
 from tunepipe import execution
-from tunepipe.trial import TrialSetup, evaluate_trial, lineage_key, subsample
+from tunepipe.trial import evaluate_trial, lineage_key, subsample
 
 
 _trial, _setup = trial_at, setup_for
