@@ -159,8 +159,8 @@ _SCALAR = (type(None), bool, int, float, str)
 class SearchConfig(_Section):
     """``search``: the strategy, its budget and the space it samples."""
 
-    strategy: Strategy = "halving"
-    n_candidates: int = 81
+    strategy: Strategy = "tpe"
+    n_candidates: int = 40
     factor: float = 3
     resource: Literal["n_estimators", "n_samples"] = "n_estimators"
     min_resources: int | Literal["smallest", "exhaust"] = "exhaust"
@@ -169,19 +169,19 @@ class SearchConfig(_Section):
     # Most trials in flight at once for strategies that learn from results as they arrive (tpe,
     # asha, bohb): how stale the model's view may be. Part of the search's definition (a DVC
     # param): execution.workers only changes speed, so workers beyond window wait.
-    window: int = 8
+    window: int = 4
     # With resource n_estimators on a boosting model: score each trial at its best number of
     # rounds up to the rung's budget (on the mean CV curve) and refit with that many rounds.
     score_best_iteration: bool = True
     # With resource n_estimators on LightGBM: a trial's folds train in step and stop once the mean
     # CV score has not improved for this many rounds (null: every trial trains its whole budget).
-    early_stopping: int | None = None
+    early_stopping: int | None = 50
     # Trial 0 is the model's default configuration at the largest budget, whatever the strategy:
     # the winner (the best at the largest budget) then scores at least as well as the defaults.
     include_defaults: bool = True
     # random, grid, tpe: each trial races the best so far fold by fold and stops after its first
     # folds if it scores below it on each of them (search/schedulers/_racing.py).
-    racing: bool = False
+    racing: bool = True
     scoring: str = "roc_auc"
     # None: the model kind's default space (see tunepipe.models.REGISTRY), filled in by parse_config.
     # A list of mappings: sub-grids, as GridSearchCV's param_grid (strategy grid only).
