@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import pandas as pd
@@ -41,13 +40,11 @@ def predict_frame(model: Any, frame: pd.DataFrame, proba: bool, source: str) -> 
         )
     X = frame[feature_columns(model)] if feature_columns(model) else frame
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out = pd.DataFrame({"prediction": model.predict(X)})
-            if proba:
-                probabilities = model.predict_proba(X)
-                for i, label in enumerate(model.classes_):
-                    out[f"proba_{label}"] = probabilities[:, i]
+        out = pd.DataFrame({"prediction": model.predict(X)})
+        if proba:
+            probabilities = model.predict_proba(X)
+            for i, label in enumerate(model.classes_):
+                out[f"proba_{label}"] = probabilities[:, i]
     except (ValueError, TypeError, KeyError) as exc:
         detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         raise DataError(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -392,6 +391,6 @@ def refit_budget(observation: Observation, resource: str) -> int | None:
 def refit(setup: TrialSetup, params: dict[str, Any], X: pd.DataFrame, y: pd.Series, n_resources: int | None) -> Pipeline:
     """Fit ``params`` on all training rows with ``n_resources`` (None: the estimator's own count)."""
     model = setup.pipeline(params, n_resources)
-    with thread_limit(setup.threads), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # No warning filter: a convergence or data warning of the final fit is one a user needs.
+    with thread_limit(setup.threads):
         return model.fit(X, y)
