@@ -87,13 +87,14 @@ class Progress:
     def __init__(self, n_planned: int) -> None:
         self.n_planned = n_planned
         self.step = max(1, n_planned // 10)
-        self.done = self.cached = self.failed = 0
+        self.done = self.cached = self.failed = self.pruned = 0
         self.best: Observation | None = None
 
     def record(self, observation: Observation, cached: bool) -> None:
         self.done += 1
         self.cached += cached
         self.failed += observation.status == "failed"
+        self.pruned += observation.status == "pruned"
         score = observation.mean_score
         if not math.isnan(score) and (self.best is None or score > self.best.mean_score):
             self.best = observation
@@ -103,9 +104,10 @@ class Progress:
                 t = self.best.trial
                 at = f", at its best round count {self.best.best_budget} of {t.budget}" if self.best.best_budget else ""
                 best = f"{self.best.mean_score:.5f} ({t.label}, budget {t.budget}{at})"
+            raced = f", {self.pruned} stopped by racing" if self.pruned else ""
             get_run_logger().info(
-                "%d/%d trials done (%d from the trial cache, %d failed); best so far %s",
-                self.done, self.n_planned, self.cached, self.failed, best,
+                "%d/%d trials done (%d from the trial cache, %d failed%s); best so far %s",
+                self.done, self.n_planned, self.cached, self.failed, raced, best,
             )
 
 
@@ -201,17 +203,19 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         "params": best.trial.params,
         "n_resources": refit_budget(best, cfg.search.resource),
     }
-    paths = io.write_search_outputs(root, trials, report.progress_table(trials), cv, winner)
-    io.write_timings(root, report.timings_table(search.observations))
-    paths += io.write_importance(
-        root, importance.param_importances(trials, cfg.search.flat_space, cfg.base.seed),
+    paths = io.write_search_outputs(
+        root, trials, report.progress_table(trials), cv, winner,
+        importance.param_importances(trials, cfg.search.flat_space, cfg.base.seed),
         importance.parallel_coordinates(trials, cfg.search.flat_space),
     )
+    io.write_timings(root, report.timings_table(search.observations))
     artifact = _publish_leaderboard(trials)
-    budget = f" at {winner['n_resources']} {cfg.search.resource}" if winner["n_resources"] else ""
+    at = ""
+    if best.best_budget is not None:
+        at = f" at its best round count {best.best_budget} of {best.trial.budget}"
     logger.info(
-        "best CV %s %.5f (%s)%s. Outputs: %s",
-        cfg.search.scoring, cv["best_score"], best.trial.label, budget, ", ".join(str(p) for p in paths),
+        "winner: %s, CV %s %.5f%s (the best at the largest budget). Outputs: %s",
+        best.trial.label, cfg.search.scoring, cv["best_score"], at, ", ".join(str(p) for p in paths),
     )
     return {
         "cv": cv, "winner": winner, "outputs": [str(p) for p in paths], "artifacts": [artifact],

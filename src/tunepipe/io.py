@@ -399,14 +399,18 @@ def joblib_writer(obj: Any) -> Callable[[BinaryIO], Any]:
 
 
 def write_search_outputs(
-    root: str | Path, trials: pd.DataFrame, progress: pd.DataFrame, cv: dict[str, Any], winner: dict[str, Any]
+    root: str | Path, trials: pd.DataFrame, progress: pd.DataFrame, cv: dict[str, Any], winner: dict[str, Any],
+    importance: pd.DataFrame, parallel: pd.DataFrame,
 ) -> list[Path]:
-    """The tune stage's outputs: trials table, progress curve, CV metrics, the winner to refit."""
+    """The tune stage's outputs, all or nothing: trials table, progress curve, CV metrics, the winner
+    to refit, hyperparameter importance and parallel-coordinates data (tunepipe.importance)."""
     return write_files(root, {
         TRIALS_CSV: csv_writer(trials),
         PROGRESS_CSV: csv_writer(progress),
         CV_JSON: json_writer(cv),
         WINNER_JSON: json_writer(winner),
+        IMPORTANCE_CSV: csv_writer(importance),
+        PARALLEL_CSV: csv_writer(parallel),
     })
 
 
@@ -418,11 +422,6 @@ TIMINGS_CSV = Path(".tunepipe/timings.csv")
 def write_timings(root: str | Path, timings: pd.DataFrame) -> Path:
     """The last search's fit seconds per trial (:data:`TIMINGS_CSV`)."""
     return write_files(root, {TIMINGS_CSV: csv_writer(timings)})[0]
-
-
-def write_importance(root: str | Path, importance: pd.DataFrame, parallel: pd.DataFrame) -> list[Path]:
-    """The tune stage's hyperparameter importance and parallel-coordinates data (tunepipe.importance)."""
-    return write_files(root, {IMPORTANCE_CSV: csv_writer(importance), PARALLEL_CSV: csv_writer(parallel)})
 
 
 def read_json(root: str | Path, rel: Path, stage: str) -> Any:
