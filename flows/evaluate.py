@@ -36,6 +36,7 @@ def plot_data(root: str, cfg: Config) -> tuple[str, pd.DataFrame]:
 def evaluate(cfg: Config, root: str = ".") -> dict[str, Any]:
     """Write ``metrics/test.json`` and ``reports/eval/<task plot>.csv``; publish the summary artifact."""
     cv = io.read_json(root, io.CV_JSON, "tune")
+    winner = io.read_json(root, io.WINNER_JSON, "tune")
     scores = score_holdout(root, io.MODEL_FILE, cfg, label="winner")
     baseline = score_holdout(root, io.BASELINE_FILE, cfg, label="defaults")["score"]
     # The two numbers a reader compares first, first: `dvc exp show` keeps the leftmost columns.
@@ -46,7 +47,7 @@ def evaluate(cfg: Config, root: str = ".") -> dict[str, Any]:
         root, {io.TEST_JSON: io.json_writer(test), io.EVAL_DIR / name: io.csv_writer(frame)}, folders=[io.EVAL_DIR]
     )
     summary = create_markdown_artifact(
-        markdown=report.summary_markdown(cv, test, cfg.model.kind), key="tunepipe-summary", description="Tuning summary"
+        markdown=report.summary_markdown(cv, test, cfg.model.kind, winner["params"]), key="tunepipe-summary", description="Tuning summary"
     )
     get_run_logger().info(
         "holdout %s %.5f (default parameters: %.5f). Outputs: %s",

@@ -55,7 +55,9 @@ def pipeline(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     # The parent run tells the story in the UI: the summary and the top of the leaderboard.
     summary = create_markdown_artifact(
         key="tunepipe-run",
-        markdown=report.run_markdown(search["cv"], scored["test"], cfg.search.resource, search["leaderboard"][:5]),
+        markdown=report.run_markdown(
+            search["cv"], scored["test"], search["winner"]["params"], cfg.search.resource, search["leaderboard"][:5]
+        ),
         description="What ran, what won, and how it scored against the model's defaults",
     )
     return {

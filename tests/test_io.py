@@ -150,9 +150,11 @@ def test_failed_write_leaves_previous_file_and_no_temp(tmp_path: Path) -> None:
 
 def test_search_outputs_contract_files(tmp_path: Path) -> None:
     paths = io.write_search_outputs(
-        tmp_path, pd.DataFrame({"a": [1]}), pd.DataFrame({"b": [2]}), {"best_score": np.float64(0.5)}, {"params": {}})
+        tmp_path, pd.DataFrame({"a": [1]}), pd.DataFrame({"b": [2]}), {"best_score": np.float64(0.5)}, {"params": {}},
+        pd.DataFrame({"param": []}), pd.DataFrame({"trial": []}))
     assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
-        "reports/trials.csv", "reports/progress.csv", "metrics/cv.json", "models/winner.json"]
+        "reports/trials.csv", "reports/progress.csv", "metrics/cv.json", "models/winner.json",
+        "reports/importance.csv", "reports/parallel.csv"]
     assert json.loads((tmp_path / "metrics/cv.json").read_text()) == {"best_score": 0.5}
 
 

@@ -57,7 +57,7 @@ def test_trials_table_rows_ranks_and_columns() -> None:
 def test_cv_metrics_describe_the_winner_and_the_search() -> None:
     cv = cv_metrics(_finished(), "roc_auc", "halving")
     assert cv == {
-        "strategy": "halving", "scoring": "roc_auc", "best_score": 0.8, "best_params": {"a": 2, "b": "x"},
+        "strategy": "halving", "scoring": "roc_auc", "best_score": 0.8,
         "best_candidate": 2, "best_trial": 5, "best_n_resources": 8, "n_candidates": [4, 2], "n_resources": [5, 10],
         "n_trials": 6, "n_failed": 1, "n_pruned": 0,
     }
@@ -96,7 +96,7 @@ def test_progress_never_falls_and_failed_trials_keep_the_best() -> None:
 
 def test_summary_names_scores_and_params() -> None:
     cv = cv_metrics(_finished(), "roc_auc", "halving")
-    text = summary_markdown(cv, {"roc_auc": 0.81, "baseline_score": 0.79}, "lightgbm")
+    text = summary_markdown(cv, {"roc_auc": 0.81, "baseline_score": 0.79}, "lightgbm", {"a": 2, "b": "x"})
     assert "best CV roc_auc: **0.80000** (trial 5, candidate 2)" in text
     assert "holdout roc_auc: **0.81000**" in text and "default parameters: 0.79000" in text
     assert "| a | 2 |" in text
@@ -113,13 +113,15 @@ def test_all_failed_message_quotes_the_first_error() -> None:
 
 def _cv_test(holdout: float) -> tuple[dict, dict]:  # type: ignore[type-arg]
     cv = cv_metrics(_finished(), "roc_auc", "halving") | {"defaults_score": 0.75}
-    cv["best_params"] = {"learning_rate": 0.126665493, "num_leaves": 152}
     return cv, {"score": holdout, "roc_auc": holdout, "baseline_score": 0.8}
+
+
+PARAMS = {"learning_rate": 0.126665493, "num_leaves": 152}
 
 
 def test_summary_text_is_aligned_and_names_the_winner_and_the_defaults() -> None:
     cv, test = _cv_test(0.81)
-    text = summary_text(cv, test, "n_estimators", ["metrics/", "models/model.joblib"])
+    text = summary_text(cv, test, PARAMS, "n_estimators", ["metrics/", "models/model.joblib"])
     assert text.splitlines() == [
         "strategy         halving, 6 trials (1 failed)",
         "winner           trial 5 (candidate 2) at 8 boosting rounds",
@@ -132,7 +134,7 @@ def test_summary_text_is_aligned_and_names_the_winner_and_the_defaults() -> None
 
 def test_summary_text_warns_when_the_defaults_do_as_well_on_the_holdout() -> None:
     cv, test = _cv_test(0.79)
-    last = summary_text(cv, test, "n_estimators", []).splitlines()[-1]
+    last = summary_text(cv, test, PARAMS, "n_estimators", []).splitlines()[-1]
     assert last.startswith("warning: the tuned model does not beat the model's defaults on the holdout (-0.01000)")
 
 

@@ -119,8 +119,8 @@ def _summary(root: str | Path, resource: str) -> str:
     """The end of a run: the aligned summary of its metrics, and the data's warnings."""
     from tunepipe import io, report  # noqa: PLC0415
 
-    cv, test, warnings = io.read_summary(root)
-    text = report.summary_text(cv, test, resource, list(io.SUMMARY_OUTPUTS))
+    cv, test, params, warnings = io.read_summary(root)
+    text = report.summary_text(cv, test, params, resource, list(io.SUMMARY_OUTPUTS))
     return "\n".join([text, *(f"warning: {w}" for w in warnings)])
 
 

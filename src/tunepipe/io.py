@@ -272,11 +272,13 @@ def write_split(prepared: Prepared, out_dir: str | Path = SPLIT_DIR, warnings: l
     return SplitRef(str(out.resolve()), meta["fingerprint"])
 
 
-def read_summary(root: str | Path) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """What a finished run's summary is made of: ``metrics/cv.json``, ``metrics/test.json`` and the
-    data's warnings kept with the split."""
+def read_summary(root: str | Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str]]:
+    """What a finished run's summary is made of: ``metrics/cv.json``, ``metrics/test.json``, the
+    winner's params (``models/winner.json``) and the data's warnings kept with the split."""
     meta = read_json(root, SPLIT_DIR / "meta.json", "split")
-    return read_json(root, CV_JSON, "tune"), read_json(root, TEST_JSON, "evaluate"), list(meta.get("warnings", []))
+    winner = read_json(root, WINNER_JSON, "tune")
+    return (read_json(root, CV_JSON, "tune"), read_json(root, TEST_JSON, "evaluate"), winner["params"],
+            list(meta.get("warnings", [])))
 
 
 # What the summary points a user to, in the order they would look.

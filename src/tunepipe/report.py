@@ -65,7 +65,6 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
         "strategy": strategy,
         "scoring": scoring,
         "best_score": best.mean_score,
-        "best_params": best.trial.params,
         "best_candidate": best.trial.candidate,
         "best_trial": best.trial.number,
         "best_n_resources": best.scored_budget,
@@ -104,7 +103,7 @@ def all_failed_message(observations: Sequence[Observation]) -> str:
     )
 
 
-def summary_markdown(cv: dict[str, Any], test: dict[str, float], model_kind: str) -> str:
+def summary_markdown(cv: dict[str, Any], test: dict[str, float], model_kind: str, params: dict[str, Any]) -> str:
     """A short human summary of the run (Prefect markdown artifact)."""
     scoring = cv["scoring"]
     lines = [
@@ -121,7 +120,7 @@ def summary_markdown(cv: dict[str, Any], test: dict[str, float], model_kind: str
         "",
         "| parameter | value |",
         "|---|---|",
-        *(f"| {k} | {v} |" for k, v in cv["best_params"].items()),
+        *(f"| {k} | {v} |" for k, v in params.items()),
     ]
     return "\n".join(lines)
 
@@ -149,14 +148,17 @@ def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def summary_text(cv: dict[str, Any], test: dict[str, Any], resource: str, outputs: list[str]) -> str:
+def summary_text(
+    cv: dict[str, Any], test: dict[str, Any], params: dict[str, Any], resource: str, outputs: list[str]
+) -> str:
     """The end of a run in a few aligned lines: what ran, what won, how it scored against the defaults.
 
-    ``cv`` and ``test`` are ``metrics/cv.json`` and ``metrics/test.json``; ``outputs`` the files to
-    point to. A tuned model that does not beat the defaults on the holdout gets a warning line.
+    ``cv`` and ``test`` are ``metrics/cv.json`` and ``metrics/test.json``, ``params`` the winner's
+    (``models/winner.json``); ``outputs`` the files to point to. A tuned model that does not beat
+    the defaults on the holdout gets a warning line.
     """
     scoring = cv["scoring"]
-    params = ", ".join(f"{k} {_short(v)}" for k, v in cv["best_params"].items())
+    shown = ", ".join(f"{k} {_short(v)}" for k, v in params.items())
     unit = "boosting rounds" if resource == "n_estimators" else "training rows"
     who = "the defaults" if cv["best_candidate"] == -1 else f"candidate {cv['best_candidate']}"
     cv_line = f"{cv['best_score']:.5f}"
@@ -167,7 +169,7 @@ def summary_text(cv: dict[str, Any], test: dict[str, Any], resource: str, output
         ("strategy", f"{cv['strategy']}, {cv['n_trials']} trials ({cv['n_failed']} failed"
                      + (f", {cv['n_pruned']} stopped by racing)" if cv.get("n_pruned") else ")")),
         ("winner", f"trial {cv['best_trial']} ({who}) at {cv['best_n_resources']} {unit}"),
-        ("", params),
+        ("", shown),
         (f"CV {scoring}", cv_line),
         (f"holdout {scoring}", f"{test['score']:.5f} (defaults {test['baseline_score']:.5f}, {gain:+.5f})"),
     ]
@@ -205,9 +207,11 @@ def leaderboard(trials: pd.DataFrame, n: int = 50) -> list[dict[str, Any]]:
     return rows
 
 
-def run_markdown(cv: dict[str, Any], test: dict[str, Any], resource: str, top: list[dict[str, Any]]) -> str:
+def run_markdown(
+    cv: dict[str, Any], test: dict[str, Any], params: dict[str, Any], resource: str, top: list[dict[str, Any]]
+) -> str:
     """The parent flow run's artifact: the summary, then the top of the leaderboard."""
-    lines = ["# tunepipe", "", "```", summary_text(cv, test, resource, []), "```"]
+    lines = ["# tunepipe", "", "```", summary_text(cv, test, params, resource, []), "```"]
     if top:
         lines += ["", "| " + " | ".join(top[0]) + " |", "|" + "---|" * len(top[0])]
         lines += ["| " + " | ".join("" if v is None else str(v) for v in row.values()) + " |" for row in top]

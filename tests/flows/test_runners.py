@@ -81,7 +81,8 @@ def _project(root: Path, overrides: list[str]) -> Any:
 
 def test_a_trial_that_times_out_is_a_failed_trial_and_not_retried(tmp_path: Path) -> None:
     # 5000 rounds on 3 folds take seconds; the limit is a tenth of one.
-    cfg = _project(tmp_path, ["search.max_resources=5000", "execution.trial_timeout=0.1", "execution.trial_retries=2"])
+    cfg = _project(tmp_path, ["search.max_resources=5000", "search.early_stopping=null", "search.racing=false",
+                              "execution.trial_timeout=0.1", "execution.trial_retries=2"])
     state = run(cfg, root=str(tmp_path), return_state=True)
     assert state.is_failed()
     with pytest.raises(SearchError, match=r"all 3 trials at the largest budget \(5000\) failed.*TaskRunTimeoutError"):

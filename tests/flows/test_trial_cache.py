@@ -121,7 +121,8 @@ def test_a_larger_search_reuses_every_trial_already_evaluated(tmp_path: Path) ->
 def test_switching_strategy_reuses_trials_at_the_same_params_and_budget(tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
     _tunepipe(root, "split")
-    common = ["search.max_resources=20", "search.n_candidates=12"]
+    # Without racing: a raced trial's result depends on the incumbent it races, which is in its key.
+    common = ["search.max_resources=20", "search.n_candidates=12", "search.racing=false"]
     first = _tunepipe(root, "tune", *[a for s in [*common, "search.strategy=random"] for a in ("-S", s)])
     assert _counts(first) == (13, 0)
     # TPE's first 10 configurations are the random search's first 10 (its startup draws), and the
