@@ -41,17 +41,22 @@ def sized(stage: Flow[..., Any], cfg: Config) -> Flow[..., Any]:
     return stage.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
 
 
+def subflow(stage: str, cfg: Config) -> Flow[..., Any]:
+    """A stage's flow, sized, named as ``dvc repro`` names it (``tune: tpe lightgbm on stops.csv``)."""
+    return sized(STAGES[stage], cfg).with_options(flow_run_name=run_labels(cfg, stage)[0])
+
+
 @flow(name="tunepipe")
 def pipeline(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     """Every stage in order, each a subflow run; stops at a failed search with its message."""
-    data = sized(split, cfg)(cfg, root=root)
-    searched = sized(tune, cfg)(cfg, root=root, return_state=True)
+    data = subflow("split", cfg)(cfg, root=root)
+    searched = subflow("tune", cfg)(cfg, root=root, return_state=True)
     if searched.is_failed():
         # Re-stated here so the pipeline's state carries the search's message, not "1/1 states failed".
         return Failed(message=searched.message, data=searched.result(raise_on_failure=False))
     search = searched.result()
-    models = sized(train, cfg)(cfg, root=root)
-    scored = sized(evaluate, cfg)(cfg, root=root)
+    models = subflow("train", cfg)(cfg, root=root)
+    scored = subflow("evaluate", cfg)(cfg, root=root)
     # The parent run tells the story in the UI: the summary and the top of the leaderboard.
     summary = create_markdown_artifact(
         key="tunepipe-run",

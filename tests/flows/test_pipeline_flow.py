@@ -188,6 +188,7 @@ def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: P
             limit=10, sort=FlowRunSort.START_TIME_ASC,  # prefect 3.8's client sends unset ones as null (422)
         )
         flow_names = {client.read_flow(r.flow_id).name: r.id for r in stages}
+        run_names = sorted(r.name for r in stages)
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in stages])), limit=200,
             sort=TaskRunSort.NAME_ASC,
@@ -205,6 +206,8 @@ def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: P
     winner = (f"trial {cv['best_trial']} defaults" if best["candidate"] == -1
               else f"trial {cv['best_trial']} b{best['bracket']} r{best['rung']}")
     assert sorted(flow_names) == ["tunepipe-evaluate", "tunepipe-split", "tunepipe-train", "tunepipe-tune"]
+    # Each stage's run is named as `dvc repro` names it, not with Prefect's random words.
+    assert run_names == [f"{stage}: halving lightgbm on data.csv" for stage in ("evaluate", "split", "train", "tune")]
     assert {n for n in names if not n.startswith("trial")} == {
         "prepare", f"refit {winner}", "refit defaults", "holdout winner", "holdout defaults", "task plot"}
     assert [(a["key"], a["type"], a["flow_run_id"]) for a in artifacts] == [
