@@ -173,6 +173,8 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]] | None, list[str], str]]
     ("fixed value LightGBM rejects", "run", NONE, [LR_ONLY, "model.params={num_leaves: -3}"],
      r"model.params.num_leaves is -3, but LightGBM rejects it \(Check failed: \(num_leaves\) > \(1\)\); fix or remove it"),
     ("native value LightGBM rejects", "run", NONE, ["model.params={max_bin: 1}"], r"model.params.max_bin is 1, but LightGBM rejects it"),
+    ("objective of another task", "run", NONE, ["model.params={objective: regression}"],
+     r"model.params.objective is 'regression', but data.task is binary and LightGBM's 'regression' trains for another task"),
     ("space low LightGBM rejects", "run", NONE, ["search.space.num_leaves={low: 1, high: 31, type: int}"],
      r"search.space.num_leaves can be 1 \(its low\), but LightGBM rejects num_leaves=1 .*; raise search.space.num_leaves.low"),
     ("choice LightGBM rejects", "run", NONE, ["search.space.min_child_samples={choices: [5, -1]}"],

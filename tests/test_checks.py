@@ -37,6 +37,14 @@ def _check(raw: dict[str, Any], overrides: list[str], task: str = "binary", n: i
          r"^search.space.learning_rate can be -0.1 \(its low\), but LightGBM rejects learning_rate=-0.1 \(Check failed: \(learning_rate\) > \(0.0\)\); raise search.space.learning_rate.low$"),
         (["search.space.min_child_samples={choices: [5, 10, -1]}"],
          r"^search.space.min_child_samples can be -1 \(one of its choices\), but LightGBM rejects min_child_samples=-1 \(Check failed: \(min_data_in_leaf\) >= \(0\)\); remove that choice$"),
+        # an objective of another task: LightGBM would train it on the 0/1 labels without a word
+        (["model.params={objective: regression}"],
+         r"^model.params.objective is 'regression', but data.task is binary and LightGBM's 'regression' trains for another task; use one of binary, cross_entropy, .*or remove it"),
+        (["model.params={application: multiclass}"], r"^model.params.application is 'multiclass', but data.task is binary"),
+        (["search.space.objective={choices: [binary, poisson]}"], r"^search.space.objective is 'poisson', but data.task is binary"),
+        # a float range of whole numbers for an integer parameter: the fix is type: int
+        (["search.space.num_leaves={low: 8, high: 64}"],
+         r"^search.space.num_leaves can be 36.0 \(its middle\), but LightGBM rejects num_leaves=36.0 .*; write search.space.num_leaves as \{low: 8, high: 64, type: int\}$"),
         # scikit-learn estimators
         (["model.kind=random_forest", "search.space=null", "model.params={criterion: ginni}"],
          r"^model.params.criterion is 'ginni', but RandomForestClassifier / RandomForestRegressor rejects it \(The 'criterion' parameter of RandomForestClassifier must be a str among .*Got 'ginni' instead.\); fix or remove it$"),
@@ -60,6 +68,7 @@ def test_values_the_estimator_rejects_stop_the_run_with_its_reason(raw: dict[str
         [],
         ["model.params={max_bin: 63}"],  # the README's example
         ["model.params={boosting: dart, drop_rate: 0.2}"],
+        ["model.params={objective: cross_entropy}"],  # binary labels, a binary-family objective
         # Valid only with the space's bagging: judged with the space at its middle, not the defaults.
         ["model.params={boosting: rf}", "search.space={subsample: {low: 0.5, high: 0.9}, subsample_freq: {choices: [1]}}"],
         ["model.kind=random_forest", "search.space=null", "search.resource=n_samples", "search.max_resources=null",

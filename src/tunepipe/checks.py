@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from tunepipe import data
+from tunepipe import data, lgbm
 from tunepipe.config import Config, Distribution, Task
 from tunepipe.errors import ConfigError
 from tunepipe.models import REGISTRY, build_pipeline, estimator_name, resource_param, split_features
@@ -90,9 +90,11 @@ def check_params_fit(
     A value is blamed only if the defaults fit these rows, and the value still fails on all rows
     (so a value that needs more rows than the sample, such as ``max_samples: 100``, is not).
     """
-    probe = _Probe(cfg, task, X, y)
     fixed = dict(cfg.model.params)
     space = cfg.search.flat_space if tuned else {}
+    if cfg.model.kind == "lightgbm":
+        check_objective(fixed, space, task)
+    probe = _Probe(cfg, task, X, y)
     middle = {name: _middle(dist) for name, dist in space.items()}
     extra = extra or {}
 
@@ -117,7 +119,7 @@ def check_params_fit(
     else:
         for name, value in middle.items():
             if (alone := probe.rejects({**fixed, name: value})) is not None:
-                raise ConfigError(_space_message(name, value, "its middle", probe.library, alone))
+                raise ConfigError(_space_message(name, value, "its middle", probe.library, alone, space[name]))
         raise ConfigError(
             f"search.space at its middle ({_shown(middle)}) is rejected by {probe.library} ({reason}); "
             "check the ranges of search.space"
@@ -127,18 +129,52 @@ def check_params_fit(
             if (reason := probe.rejects({**fixed, **middle, name: value, **extra})) is not None:
                 if probe.rejects({}) is not None:
                     return
-                raise ConfigError(_space_message(name, value, where, probe.library, reason))
+                raise ConfigError(_space_message(name, value, where, probe.library, reason, dist))
 
 
-def _space_message(name: str, value: Any, where: str, library: str, reason: str) -> str:
+def check_objective(fixed: dict[str, Any], space: dict[str, Distribution], task: Task) -> None:
+    """A LightGBM objective set in ``model.params`` or ``search.space`` trains for ``data.task``.
+
+    LightGBM fits a regression objective on 0/1 labels without a word, and its classifier then
+    turns regression outputs into meaningless probabilities: a probe fit cannot catch that.
+    """
+    allowed = lgbm.OBJECTIVES[task]
+    values = []
+    if (found := lgbm.objective(fixed)) is not None:
+        values.append((f"model.params.{found[0]}", found[1]))
+    if (in_space := lgbm.objective({k: d.choices for k, d in space.items() if d.choices is not None})) is not None:
+        values += [(f"search.space.{in_space[0]}", choice) for choice in in_space[1]]
+    for key, value in values:
+        if isinstance(value, str) and value not in allowed and any(value in names for names in lgbm.OBJECTIVES.values()):
+            raise ConfigError(
+                f"{key} is {value!r}, but data.task is {task} and LightGBM's {value!r} trains for another task; "
+                f"use one of {', '.join(sorted(allowed))}, or remove it (LightGBM picks the task's own)"
+            )
+
+
+def _space_message(name: str, value: Any, where: str, library: str, reason: str, dist: Distribution) -> str:
     fix = {
         "its low": f"raise search.space.{name}.low",
         "its high": f"lower search.space.{name}.high",
         "one of its choices": "remove that choice",
     }.get(where, f"change search.space.{name}")
+    if _whole_float_range(dist) and _wants_int(reason):
+        # {low: 1, high: 5} is a float range; a parameter that takes whole numbers needs type: int.
+        fix = f"write search.space.{name} as {{low: {dist.low:g}, high: {dist.high:g}, type: int}}"
     return (
         f"search.space.{name} can be {value!r} ({where}), but {library} rejects {name}={value!r} ({reason}); {fix}"
     )
+
+
+def _whole_float_range(dist: Distribution) -> bool:
+    """A float range whose ends are whole numbers: likely meant as an integer range."""
+    return (dist.choices is None and dist.type == "float" and dist.low is not None and dist.high is not None
+            and float(dist.low).is_integer() and float(dist.high).is_integer())
+
+
+def _wants_int(reason: str) -> bool:
+    """The library's message says the parameter wants an integer (LightGBM, scikit-learn's checks)."""
+    return re.search(r"\bint(eger)?\b", reason) is not None
 
 
 def _shown(params: dict[str, Any]) -> str:

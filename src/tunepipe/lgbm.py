@@ -92,6 +92,28 @@ def _lookup(params: Mapping[str, Any], main: str) -> tuple[bool, Any]:
     return False, None
 
 
+# LightGBM's built-in objectives (and their aliases) by the task they train for. LightGBM trains
+# any of them on any numeric labels, so a regression objective on 0/1 labels "works" and its
+# classifier then reports nonsense probabilities: the task decides which family is allowed.
+OBJECTIVES: dict[str, frozenset[str]] = {
+    "binary": frozenset({"binary", "cross_entropy", "xentropy", "cross_entropy_lambda", "xentlambda"}),
+    "multiclass": frozenset({"multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr"}),
+    "regression": frozenset({
+        "regression", "regression_l2", "l2", "mean_squared_error", "mse", "l2_root", "root_mean_squared_error",
+        "rmse", "regression_l1", "l1", "mean_absolute_error", "mae", "huber", "fair", "poisson", "quantile",
+        "mape", "mean_absolute_percentage_error", "gamma", "tweedie",
+    }),
+}
+
+
+def objective(params: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """(the name it is set under, its value) of LightGBM's objective in ``params``; None if unset."""
+    for name in _ConfigAliases.get_sorted("objective"):
+        if name in params and params[name] is not None:
+            return name, params[name]
+    return None
+
+
 def _is_false(value: Any) -> bool:
     """A LightGBM boolean parameter's value read as LightGBM reads it (``false`` / ``-``)."""
     return str(value).strip().lower() in {"false", "-", "0"}
