@@ -51,6 +51,8 @@ def test_infer_task(values: list[Any], declared: str, expected: str) -> None:
     ("values", "declared", "match"),
     [
         (["a", "a", "a"], "auto", r"data.target 't' has a single class \('a'\), but classification needs at least 2"),
+        # numbers read from a file are numpy scalars: shown as the user wrote them, not np.int64(1)
+        (np.array([1, 1, 1]), "binary", r"data.target 't' has a single class \(1\), but classification needs at least 2"),
         (["a", "b", "c"], "binary", r"data.task is binary, but data.target 't' has 3 classes; set data.task: multiclass"),
         (["a", "b", "a"], "multiclass", r"data.task is multiclass, but data.target 't' has 2 classes; set data.task: binary"),
         (["x", "y", "z"], "regression", r"data.task is regression, but data.target 't' is not numeric \(values like 'x'\)"),

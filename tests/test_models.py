@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.compose import ColumnTransformer
 
 from tests.conftest import make_frame
 from tunepipe.errors import ConfigError
 from tunepipe.models import (
     REGISTRY,
     CategoricalCaster,
+    LightGBMNames,
     build_pipeline,
     estimator_class,
     estimator_name,
@@ -125,3 +127,27 @@ def test_a_default_given_under_an_alias_is_replaced_not_doubled() -> None:
                                             ("logistic_regression", "LogisticRegression")])
 def test_estimator_name_in_messages(kind: str, name: str) -> None:
     assert estimator_name(kind) == name
+
+
+def test_lightgbm_names_replace_the_characters_lightgbm_refuses_without_merging_columns() -> None:
+    X = pd.DataFrame({"a:b": [1.0, 2.0], "a_b": [3.0, 4.0], "c[1]": [5.0, 6.0], "plain": [7.0, 8.0]})
+    names = LightGBMNames().fit(X)
+    assert names.names_ == {"a:b": "a_b_2", "c[1]": "c_1_"}
+    assert list(names.transform(X).columns) == ["a_b_2", "a_b", "c_1_", "plain"]
+    assert list(names.get_feature_names_out()) == ["a_b_2", "a_b", "c_1_", "plain"]
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_lightgbm_fits_columns_with_json_characters_in_their_names_as_it_fits_plain_ones(task: str) -> None:
+    df = make_frame(300, task)
+    X, y = df.drop(columns=["y", "row_id"]), df["y"]
+    odd = X.rename(columns={c: f'{c}:"[{i}]"' for i, c in enumerate(X.columns)})
+    fits = []
+    for frame in (X, odd):
+        numeric, categorical = split_features(frame)
+        fits.append(build_pipeline("lightgbm", task, numeric, categorical, {}, seed=0).fit(frame, y))
+    plain, renamed = fits
+    # Same data under other names: the same model, and predict takes the names the user gave.
+    np.testing.assert_array_equal(plain.predict(X), renamed.predict(odd))
+    assert list(renamed.feature_names_in_) == list(odd.columns)
+    assert isinstance(plain["prep"], ColumnTransformer)  # names LightGBM takes: no extra step

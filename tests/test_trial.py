@@ -191,3 +191,17 @@ def test_a_trial_that_loses_its_race_stops_after_its_first_folds(prepared: Any, 
     assert raced.status == "pruned" and math.isnan(raced.mean_score)
     assert all(0.5 < s <= 1 for s in raced.fold_scores[:RACE_FOLDS])
     assert all(math.isnan(s) for s in raced.fold_scores[RACE_FOLDS:]) and len(raced.fold_scores) == len(folds)
+
+
+def test_columns_named_with_json_characters_score_as_plain_ones(cfg: Any) -> None:
+    # LightGBM refuses `" , : [ ] { }` in feature names; the engine's trials must not.
+    frame = make_frame(400)
+    odd = frame.rename(columns={c: f"{c}[{i}]:x" for i, c in enumerate(frame.columns) if c not in ("y", "row_id")})
+    scores = []
+    for df in (frame, odd):
+        prepared = prepare(df, cfg)
+        result = evaluate_trial(_trial(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train,
+                                folds_from_plan(prepared.fold), _setup(prepared), len(prepared.train))
+        assert result.status == "ok", result.error
+        scores.append(result.fold_scores)
+    np.testing.assert_array_equal(*scores)

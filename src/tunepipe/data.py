@@ -7,6 +7,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,11 @@ class Prepared:
         return None if self.task == "regression" else int(self.train[self.target].nunique())
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so messages say 0, not np.int64(0)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def infer_task(y: pd.Series, declared: str) -> Task:
     """Resolve ``data.task``; ``auto`` infers it from the target.
 
@@ -103,7 +109,7 @@ def infer_task(y: pd.Series, declared: str) -> Task:
         if not numeric:
             example = y.dropna().iloc[0] if len(y.dropna()) else None
             raise DataError(
-                f"data.task is regression, but data.target '{y.name}' is not numeric (values like {example!r}); "
+                f"data.task is regression, but data.target '{y.name}' is not numeric (values like {_plain(example)!r}); "
                 "set data.task: auto (or binary / multiclass), or choose a numeric target"
             )
         return "regression"
@@ -114,7 +120,7 @@ def infer_task(y: pd.Series, declared: str) -> Task:
         declared = "binary" if n_unique <= 2 else "multiclass"
     if n_unique < 2:
         raise DataError(
-            f"data.target '{y.name}' has a single class ({y.iloc[0]!r}), but classification needs at least 2; "
+            f"data.target '{y.name}' has a single class ({_plain(y.iloc[0])!r}), but classification needs at least 2; "
             "check the target column or the data file"
         )
     if declared == "binary" and n_unique > 2:
@@ -180,7 +186,7 @@ def check_fold_sizes(y: pd.Series, task: Task, n_splits: int, test_size: float) 
     n_train = int(np.floor(smallest * (1 - test_size)))
     n_test = smallest - n_train
     if n_train < n_splits or (task != "regression" and n_test < 1):
-        what = "the data has" if task == "regression" else f"class {name!r} of data.target has"
+        what = "the data has" if task == "regression" else f"class {_plain(name)!r} of data.target has"
         raise DataError(
             f"{what} {smallest} rows, but cv.n_splits={n_splits} with data.test_size={test_size} needs at least "
             f"{int(np.ceil(n_splits / (1 - test_size))) + (task != 'regression')}"
@@ -322,7 +328,7 @@ def _fold_noise_warnings(y: pd.Series, task: Task, cfg: Config) -> list[str]:
         per_class = int(np.floor(smallest * (1 - cfg.data.test_size))) // k
         if per_class < MIN_CLASS_FOLD_ROWS:
             out.append(
-                f"class {name!r} of data.target has only about {per_class} rows per CV fold ({smallest} rows in all, "
+                f"class {_plain(name)!r} of data.target has only about {per_class} rows per CV fold ({smallest} rows in all, "
                 f"cv.n_splits {k}), so scores that depend on it are mostly noise; add rows of that class, or lower cv.n_splits"
             )
     return out

@@ -7,6 +7,7 @@ saved model predicts from raw data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -173,6 +174,40 @@ class CategoricalCaster(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_in_, dtype=object)
 
 
+class LightGBMNames(TransformerMixin, BaseEstimator):
+    """Rename columns whose names LightGBM refuses (it stores feature names in JSON and rejects
+    ``" , : [ ] { }``) by replacing those characters with ``_``; other names pass unchanged.
+
+    A name made equal to another column's gets ``_2``, ``_3``... so no two features merge.
+    """
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> LightGBMNames:
+        self.feature_names_in_ = list(X.columns)
+        taken = {str(c) for c in X.columns if not _LIGHTGBM_SPECIAL.search(str(c))}
+        self.names_: dict[Any, str] = {}
+        for column in X.columns:
+            if not _LIGHTGBM_SPECIAL.search(str(column)):
+                continue
+            base = name = _LIGHTGBM_SPECIAL.sub("_", str(column))
+            n = 1
+            while name in taken:
+                n += 1
+                name = f"{base}_{n}"
+            taken.add(name)
+            self.names_[column] = name
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X.rename(columns=self.names_) if self.names_ else X
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray([self.names_.get(c, c) for c in self.feature_names_in_], dtype=object)
+
+
+# The characters LightGBM's LGBM_BoosterCreate rejects in a feature name ("special JSON characters").
+_LIGHTGBM_SPECIAL = re.compile(r'[",:\[\]{}]')
+
+
 def split_features(X: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(numeric, categorical) column names: anything not numeric (strings, bools, categories) is categorical."""
     numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
@@ -239,7 +274,10 @@ def build_pipeline(
         for name in spec.defaults:
             if name not in params and names.get(name, name) in given:
                 del kwargs[name]
-    return Pipeline([("prep", _preprocessor(spec.preprocessing, numeric, categorical)), ("model", cls(**kwargs))])
+    prep: Any = _preprocessor(spec.preprocessing, numeric, categorical)
+    if kind == "lightgbm" and any(_LIGHTGBM_SPECIAL.search(str(c)) for c in [*numeric, *categorical]):
+        prep = Pipeline([("columns", prep), ("names", LightGBMNames())])
+    return Pipeline([("prep", prep), ("model", cls(**kwargs))])
 
 
 def default_values(kind: str, task: str, names: list[str], fixed: dict[str, Any]) -> dict[str, Any]:
