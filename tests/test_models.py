@@ -13,6 +13,7 @@ from tunepipe.models import (
     REGISTRY,
     CategoricalCaster,
     LightGBMNames,
+    TimeAsSeconds,
     build_pipeline,
     estimator_class,
     estimator_name,
@@ -151,3 +152,24 @@ def test_lightgbm_fits_columns_with_json_characters_in_their_names_as_it_fits_pl
     np.testing.assert_array_equal(plain.predict(X), renamed.predict(odd))
     assert list(renamed.feature_names_in_) == list(odd.columns)
     assert isinstance(plain["prep"], ColumnTransformer)  # names LightGBM takes: no extra step
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "random_forest", "logistic_regression"])
+def test_dates_and_durations_are_features_in_seconds(kind: str) -> None:
+    df = make_frame(300, "binary")
+    X, y = df.drop(columns=["y", "row_id"]), df["y"]
+    start = pd.Timestamp("2024-03-01", tz="Europe/Berlin")
+    X["when"] = start + pd.to_timedelta(X["x1"].rank().to_numpy(), unit="D")
+    X["took"] = pd.to_timedelta(X["x1"].rank().to_numpy(), unit="s")
+    X.loc[X.index[:5], ["when", "took"]] = None
+    numeric, categorical = split_features(X)
+    assert {"when", "took"} <= set(numeric)
+    seconds = TimeAsSeconds().fit_transform(X[["when", "took"]])
+    assert seconds["when"].iloc[5] == (X["when"].iloc[5] - pd.Timestamp("1970-01-01", tz="UTC")).total_seconds()
+    assert seconds["took"].iloc[5] == X["took"].iloc[5].total_seconds()
+    assert seconds.iloc[:5].isna().all().all()
+    # A fitted model keeps (pickles, dumps) and predicts on such columns.
+    model = build_pipeline(kind, "binary", numeric, categorical, {}, seed=0).fit(X, y)
+    assert len(model.predict(X)) == len(X)
+    if kind == "lightgbm":
+        assert "when" in model["model"].booster_.model_to_string()

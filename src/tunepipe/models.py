@@ -208,9 +208,45 @@ class LightGBMNames(TransformerMixin, BaseEstimator):
 _LIGHTGBM_SPECIAL = re.compile(r'[",:\[\]{}]')
 
 
+class TimeAsSeconds(TransformerMixin, BaseEstimator):
+    """Dates and durations as numbers: a datetime column becomes seconds since 1970-01-01 (UTC for
+    time-zone-aware ones), a timedelta column seconds; missing ones NaN. Other columns pass as they are.
+
+    Trees split on time as on any number; no estimator reads datetime64 columns itself (and a
+    date left as a category breaks LightGBM's saved model).
+    """
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> TimeAsSeconds:
+        self.feature_names_in_ = list(X.columns)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        temporal = [c for c in X.columns if _is_temporal(X[c])]
+        if not temporal:
+            return X
+        X = X.copy()
+        for c in temporal:
+            column = X[c]
+            if pd.api.types.is_datetime64_any_dtype(column):
+                if getattr(column.dt, "tz", None) is not None:
+                    column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+                column = column - pd.Timestamp("1970-01-01")
+            X[c] = column.dt.total_seconds()
+        return X
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.feature_names_in_, dtype=object)
+
+
+def _is_temporal(column: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column)
+
+
 def split_features(X: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(numeric, categorical) column names: anything not numeric (strings, bools, categories) is categorical."""
-    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
+    """(numeric, categorical) column names: numbers, dates and durations (read as numbers, see
+    :class:`TimeAsSeconds`) are numeric; anything else (strings, bools, categories) is categorical."""
+    numeric = [c for c in X.columns
+               if (pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])) or _is_temporal(X[c])]
     categorical = [c for c in X.columns if c not in numeric]
     return numeric, categorical
 
@@ -218,14 +254,14 @@ def split_features(X: pd.DataFrame) -> tuple[list[str], list[str]]:
 def _preprocessor(kind: Preprocessing, numeric: list[str], categorical: list[str]) -> ColumnTransformer:
     if kind == "category":
         cat: Any = CategoricalCaster()
-        num: Any = "passthrough"
+        num: Any = TimeAsSeconds()
     elif kind == "ordinal":
         # Trees split on codes; missing and unseen values get their own code (-1).
         cat = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
-        num = "passthrough"
+        num = TimeAsSeconds()
     else:
         cat = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-        num = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+        num = make_pipeline(TimeAsSeconds(), SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
     transformer = ColumnTransformer(
         [("num", num, numeric), ("cat", cat, categorical)], remainder="drop", verbose_feature_names_out=False
     )
