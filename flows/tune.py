@@ -172,8 +172,9 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         n_classes=split.n_classes, defaults=defaults,
     )
     logger.info(
-        "%s on %d training rows (%s, %d folds), %d workers x %d threads (%s)%s",
-        search.name, len(split.train), split.task, cfg.cv.n_splits, workers, threads, cfg.execution.runner,
+        "%s on %d training rows (%s, %d folds), %d workers x %d thread%s each (%s runner)%s",
+        search.name, len(split.train), split.task, cfg.cv.n_splits, workers, threads, "" if threads == 1 else "s",
+        cfg.execution.runner,
         f", window {search.window}" if search.window else "",
     )
     for line in plan_table(search) + search.notes:
