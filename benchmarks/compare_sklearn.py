@@ -366,7 +366,7 @@ def _print(r: dict[str, Any], startup: float | None) -> None:
     print(row.format("winner (candidate id)", *(f"c{v:03d}" for v in r["winner"]), ""))
     wall, cv, holdout, best, rounds = r["shipped"]
     print(f"  tunepipe as shipped (score_best_iteration: true): search {wall:.1f} s, best CV {cv:.5f}, "
-          f"holdout {holdout:.5f} (c{best:03d} at {rounds} rounds) vs sklearn {r['holdout'][0]:.5f}, "
+          f"holdout {holdout:.5f} ({'the defaults' if best < 0 else f'c{best:03d}'} at {rounds} rounds) vs sklearn {r['holdout'][0]:.5f}, "
           f"defaults {r['defaults']:.5f}")
     for line in r["checks"]:
         print(f"  {line}")
