@@ -111,3 +111,18 @@ def test_the_defaults_are_trial_0_at_the_largest_budget_and_change_nothing_else(
         (o.trial.candidate, o.trial.params, o.trial.budget, o.trial.bracket, o.trial.rung) for o in others]
     assert with_defaults.best.trial.is_defaults  # scored 1.0, above every other trial
     assert with_defaults.n_planned == without.n_planned + 1
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_defaults_run_at_the_last_rungs_budget_so_they_win_only_on_merit(strategy: str) -> None:
+    # With max_resources 1000, halving's exhaust schedule ends at 37 x 3^3 = 999: defaults at 1000
+    # would be alone at the largest budget and win whatever they scored.
+    defaults = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20}
+    cfg = parse_config(BASE_RAW, [f"search.strategy={strategy}", "search.n_candidates=40", "search.max_resources=1000"]
+                       + (["search.space={num_leaves: {choices: [4, 8, 16]}, learning_rate: {choices: [0.05, 0.1]}}"]
+                          if strategy == "grid" else []))
+    search = make_search(cfg.search, seed=3, n_train=5000, n_splits=3, n_classes=2, defaults=defaults)
+    top = max(b for _, _, budgets in search.scheduler.plan() for b in budgets)
+    ran = drive(search, lambda t: -1.0 if t.is_defaults else _objective(t), workers=2, seed=0)
+    assert ran[0].trial.is_defaults and ran[0].trial.budget == top
+    assert not search.best.trial.is_defaults and search.best.trial.budget == top
