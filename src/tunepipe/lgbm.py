@@ -86,10 +86,17 @@ def _lookup(params: Mapping[str, Any], main: str) -> tuple[bool, Any]:
     The main name wins over aliases, then aliases in LightGBM's order, as ``lightgbm.train``
     resolves them (``_choose_param_value``). None counts as unset, as LightGBM drops None values.
     """
+    found = _find(params, main)
+    return (False, None) if found is None else (True, found[1])
+
+
+def _find(params: Mapping[str, Any], main: str) -> tuple[str, Any] | None:
+    """(name, value) under which LightGBM parameter ``main`` is set in ``params``, by
+    :func:`_lookup`'s precedence; None if it is not set."""
     for name in _ConfigAliases.get_sorted(main):
         if name in params and params[name] is not None:
-            return True, params[name]
-    return False, None
+            return name, params[name]
+    return None
 
 
 # LightGBM's built-in objectives (and their aliases) by the task they train for. LightGBM trains
@@ -108,10 +115,7 @@ OBJECTIVES: dict[str, frozenset[str]] = {
 
 def objective(params: Mapping[str, Any]) -> tuple[str, Any] | None:
     """(the name it is set under, its value) of LightGBM's objective in ``params``; None if unset."""
-    for name in _ConfigAliases.get_sorted("objective"):
-        if name in params and params[name] is not None:
-            return name, params[name]
-    return None
+    return _find(params, "objective")
 
 
 def _is_false(value: Any) -> bool:

@@ -92,12 +92,20 @@ def test_presets_run_their_planned_trials(strategy: str, n_trials: int) -> None:
     assert search.best.trial.budget == 90
 
 
+DEFAULTS = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20}
+
+
+def _defaults_config(strategy: str, n_candidates: int, max_resources: int) -> Any:
+    """The search config of a defaults test: grid gets a space of choices (it takes no ranges)."""
+    grid_space = "search.space={num_leaves: {choices: [4, 8, 16]}, learning_rate: {choices: [0.05, 0.1]}}"
+    return parse_config(BASE_RAW, [f"search.strategy={strategy}", f"search.n_candidates={n_candidates}",
+                                   f"search.max_resources={max_resources}"] + ([grid_space] if strategy == "grid" else []))
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_the_defaults_are_trial_0_at_the_largest_budget_and_change_nothing_else(strategy: str) -> None:
-    defaults = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20}
-    cfg = parse_config(BASE_RAW, [f"search.strategy={strategy}", "search.n_candidates=20", "search.max_resources=90"]
-                       + (["search.space={num_leaves: {choices: [4, 8, 16]}, learning_rate: {choices: [0.05, 0.1]}}"]
-                          if strategy == "grid" else []))
+    defaults = DEFAULTS
+    cfg = _defaults_config(strategy, 20, 90)
     with_defaults = make_search(cfg.search, seed=3, n_train=500, n_splits=3, n_classes=2, defaults=defaults)
     without = make_search(cfg.search.model_copy(update={"include_defaults": False}), seed=3, n_train=500,
                           n_splits=3, n_classes=2, defaults=defaults)
@@ -117,11 +125,8 @@ def test_the_defaults_are_trial_0_at_the_largest_budget_and_change_nothing_else(
 def test_the_defaults_run_at_the_last_rungs_budget_so_they_win_only_on_merit(strategy: str) -> None:
     # With max_resources 1000, halving's exhaust schedule ends at 37 x 3^3 = 999: defaults at 1000
     # would be alone at the largest budget and win whatever they scored.
-    defaults = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20}
-    cfg = parse_config(BASE_RAW, [f"search.strategy={strategy}", "search.n_candidates=40", "search.max_resources=1000"]
-                       + (["search.space={num_leaves: {choices: [4, 8, 16]}, learning_rate: {choices: [0.05, 0.1]}}"]
-                          if strategy == "grid" else []))
-    search = make_search(cfg.search, seed=3, n_train=5000, n_splits=3, n_classes=2, defaults=defaults)
+    cfg = _defaults_config(strategy, 40, 1000)
+    search = make_search(cfg.search, seed=3, n_train=5000, n_splits=3, n_classes=2, defaults=DEFAULTS)
     top = max(b for _, _, budgets in search.scheduler.plan() for b in budgets)
     ran = drive(search, lambda t: -1.0 if t.is_defaults else _objective(t), workers=2, seed=0)
     assert ran[0].trial.is_defaults and ran[0].trial.budget == top
