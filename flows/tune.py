@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,14 +116,24 @@ def run_search(search: Search, cfg: Config, ref: io.SplitRef, setup: TrialSetup,
     """The ask / tell loop: cached trials are told at once, the others run as tasks.
 
     Observations may finish in any order; the search applies them in trial-number order, so
-    what it asks next never depends on which task finished first.
+    what it asks next never depends on which task finished first. Once ``search.time_budget`` is
+    spent no new trial is asked; the running ones finish and are told.
     """
+    budget = cfg.search.time_budget
+    deadline = time.monotonic() + budget if budget is not None else None
     cache_dir = str((Path(root) / cfg.execution.cache_dir).resolve()) if cfg.execution.cache else None
     task = trial_task(cfg)
     n_folds = cfg.cv.n_splits
     progress = Progress(search.n_planned)
     running: dict[PrefectFuture[Observation], Trial] = {}
     while not search.done:
+        if deadline is not None and not search.closed and time.monotonic() >= deadline:
+            search.close()
+            get_run_logger().info(
+                "time budget of %gs spent after %d trials: no new trial starts; %d running to finish",
+                budget, progress.done, len(running),
+            )
+            continue
         told = False
         for asked in search.ask():
             hit = io.read_trial_result(cache_dir, trial_key(asked, ref.fingerprint, setup), asked) if cache_dir else None
@@ -186,7 +197,11 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         progress = run_search(search, cfg, ref, setup, root)
     finally:
         release_live_models()
-    logger.info("%d trials evaluated, %d taken from the trial cache", progress.done - progress.cached, progress.cached)
+    logger.info(
+        "%d trials evaluated, %d taken from the trial cache; %d of %d configurations proposed by the model (%s)",
+        progress.done - progress.cached, progress.cached, report.model_proposed(search.observations),
+        search.history.n_candidates, search.sampler.name,
+    )
 
     best = search.best
     if math.isnan(best.mean_score):
@@ -197,6 +212,8 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
 
     trials = report.trials_table(search.observations, cfg.search.param_names)
     cv = report.cv_metrics(search.observations, cfg.search.scoring, search.name)
+    if cfg.search.time_budget is not None:
+        cv["time_budget_spent"] = search.closed
     winner = {
         "candidate": best.trial.candidate,
         "trial": best.trial.number,

@@ -150,8 +150,10 @@ STRATEGY_KEYS: dict[str, frozenset[str]] = {
 }
 COMMON_SEARCH_KEYS = frozenset({
     "strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
-    "include_defaults",
+    "include_defaults", "time_budget",
 })
+# search.time_budget's units: "90s", "10m", "1.5h" (a bare number is seconds).
+_TIME_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 # The values Optuna's categorical distribution (TPE) can hold.
 _SCALAR = (type(None), bool, int, float, str)
 
@@ -183,9 +185,29 @@ class SearchConfig(_Section):
     # folds if it scores below it on each of them (search/schedulers/_racing.py).
     racing: bool = True
     scoring: str = "roc_auc"
+    # Seconds (or "10m", "1h") after which no new trial is asked: running trials finish, then the
+    # refit. The trials reached then depend on the machine; n_candidates stays the reproducible budget.
+    time_budget: float | None = None
     # None: the model kind's default space (see tunepipe.models.REGISTRY), filled in by parse_config.
     # A list of mappings: sub-grids, as GridSearchCV's param_grid (strategy grid only).
     space: Space | None = None
+
+    @field_validator("time_budget", mode="before")
+    @classmethod
+    def _seconds(cls, v: Any) -> Any:
+        if v is None or isinstance(v, bool):
+            return v
+        text = str(v).strip().lower()
+        unit = _TIME_UNITS.get(text[-1:]) if text else None
+        try:
+            seconds = float(text[:-1] if unit else text) * (unit or 1.0)
+        except ValueError:
+            raise ValueError(
+                f"{KEY} is {v!r}, but must be a number of seconds or a duration such as '90s', '10m' or '1.5h'"
+            ) from None
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"{KEY} is {v!r}, but must be > 0 seconds, or null for no time limit")
+        return seconds
 
     @field_validator("n_candidates", "window", "early_stopping")
     @classmethod

@@ -29,6 +29,7 @@ def trials_table(observations: Sequence[Observation], param_names: list[str]) ->
         t = o.trial
         row: dict[str, Any] = {
             "trial": t.number, "candidate": t.candidate, "bracket": t.bracket, "rung": t.rung, "n_resources": t.budget,
+            "proposed_by": t.proposed_by,
         }
         row |= {f"param_{name}": t.params.get(name) for name in param_names}
         row |= {f"split{k}_test_score": s for k, s in enumerate(o.fold_scores)}
@@ -88,7 +89,13 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
     out["n_trials"] = len(observations)
     out["n_failed"] = sum(o.status == "failed" for o in observations)
     out["n_pruned"] = sum(o.status == "pruned" for o in observations)
+    out["n_model_proposed"] = model_proposed(observations)
     return out
+
+
+def model_proposed(observations: Sequence[Observation]) -> int:
+    """How many configurations a model (TPE) proposed, rather than a random or grid draw."""
+    return len({o.trial.candidate for o in observations if o.trial.proposed_by not in ("random", "grid", "defaults")})
 
 
 def all_failed_message(observations: Sequence[Observation]) -> str:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tunepipe.search.racing import Race
 
 Status = Literal["ok", "failed", "pruned"]
 # The candidate number (and bracket) of the model's default configuration: outside every
@@ -33,8 +36,12 @@ class Trial:
         budget: Resource level: boosting rounds (``n_estimators``) or training rows (``n_samples``).
         bracket: Hyperband bracket (0 for single-bracket strategies).
         rung: Rung within the bracket, from 0.
-        race: With fold-wise racing, the incumbent's score on each fold at this budget: the
-            trial is stopped after its first :data:`RACE_FOLDS` folds if :func:`loses_race`.
+        race: With fold-wise racing, the incumbent's fold scores at this budget and the test
+            that stops the trial once it is surely worse (:mod:`tunepipe.search.racing`).
+        proposed_by: What chose the configuration: ``random``, ``grid`` or ``tpe`` (a model
+            trained on the observations so far); ``defaults`` for trial 0.
+        ceiling: With early stopping, the most boosting rounds the trial may go to while its CV
+            score still improves at its budget (None: it stops at its budget).
     """
 
     number: int
@@ -43,7 +50,9 @@ class Trial:
     budget: int
     bracket: int = 0
     rung: int = 0
-    race: tuple[float, ...] | None = None
+    race: Race | None = None
+    proposed_by: str = "random"
+    ceiling: int | None = None
 
     @property
     def is_defaults(self) -> bool:
@@ -89,22 +98,6 @@ class Observation:
     def scored_budget(self) -> int:
         """The resource level the scores belong to: what a refit of this observation uses."""
         return self.best_budget if self.best_budget is not None else self.trial.budget
-
-
-# Folds a raced trial runs before its race is decided (of the cv.n_splits).
-RACE_FOLDS = 2
-
-
-def loses_race(fold_scores: Sequence[float], race: Sequence[float]) -> bool:
-    """Whether a trial cannot catch the incumbent: it scores below it on every fold run so far.
-
-    A paired comparison on the same folds, as SMAC's intensification rejects a challenger that is
-    worse on the instances both have seen (Hutter, Hoos & Leyton-Brown, LION 2011), in the spirit
-    of Optuna's WilcoxonPruner; with the 2 folds of the first stage a configuration as good as the
-    incumbent loses with probability 1/4, and one better than it far less often.
-    """
-    pairs = list(zip(fold_scores, race))
-    return bool(pairs) and all(not math.isnan(s) and s < r for s, r in pairs)
 
 
 def rank_order(observations: Sequence[Observation]) -> list[Observation]:

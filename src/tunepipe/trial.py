@@ -23,7 +23,7 @@ from tunepipe import lgbm
 from tunepipe.config import Config, Task
 from tunepipe.data import Prepared
 from tunepipe.models import REGISTRY, build_pipeline, resource_param
-from tunepipe.results import RACE_FOLDS, Observation, Trial, loses_race
+from tunepipe.results import Observation, Trial
 from tunepipe.threads import thread_limit
 
 
@@ -227,9 +227,12 @@ def evaluate_trial(
         )
 
 
-def _raced(trial: Trial, n_folds: int) -> tuple[float, ...] | None:
-    """The incumbent's fold scores ``trial`` races against (None: it runs every fold)."""
-    return trial.race if trial.race is not None and n_folds > RACE_FOLDS else None
+def _stages(trial: Trial, n_folds: int) -> list[range]:
+    """The folds in the order they run, in stages: after each stage but the last the trial's race
+    (if any) decides whether it goes on (:meth:`tunepipe.search.racing.Race.looks`)."""
+    looks = [k for k in (trial.race.looks() if trial.race is not None else ()) if k < n_folds]
+    bounds = [0, *looks, n_folds]
+    return [range(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def _pruned(trial: Trial, scores: tuple[float, ...], n_folds: int, best: int | None, seconds: list[float]) -> Observation:
@@ -253,13 +256,11 @@ def _evaluate_fitted(
         model = setup.estimator(trial.params, trial.budget).fit(data.X_train, data.y_train)
         return float(scorer(model, data.X_test, data.y_test)), time.perf_counter() - t0
 
-    race = _raced(trial, len(folds))
-    stages = [range(RACE_FOLDS), range(RACE_FOLDS, len(folds))] if race else [range(len(folds))]
     done: list[tuple[float, float]] = []
-    for stage in stages:
+    for stage in _stages(trial, len(folds)):
         done += env.map_folds(lambda j: fold(stage[j]), len(stage), setup.threads)
         scores = tuple(score for score, _ in done)
-        if race and len(done) == RACE_FOLDS and loses_race(scores, race):
+        if len(done) < len(folds) and trial.race is not None and trial.race.loses(scores):
             return _pruned(trial, scores, len(folds), None, [t for _, t in done])
     return Observation(trial, tuple(s for s, _ in done), fit_times=tuple(t for _, t in done))
 
@@ -270,13 +271,20 @@ def _evaluate_boosted(
 ) -> Observation:
     """LightGBM: boosters on binned folds, advanced in step, scored every round.
 
-    With a race, folds 0..RACE_FOLDS-1 train first (in step, with early stopping on their own
-    mean); a trial that loses its race stops there. One that goes on trains the other folds to
-    the same round count and then continues exactly as an unraced trial: where it stops and what
-    it scores do not depend on the race.
+    With a race, the folds of its first stage train first (in step, with early stopping on their
+    own mean); then each later stage's folds are brought to the same round count, and after every
+    stage the race decides whether the trial stops there. One that goes on continues exactly as
+    an unraced trial: where it stops and what it scores do not depend on the race.
+
+    With early stopping and a ``trial.ceiling``, a trial still improving at its budget goes on
+    boosting until early stopping stops it or the ceiling is reached.
     """
     estimator = setup.estimator(trial.params, trial.budget)
     rounds = trial.budget if setup.resource == "n_estimators" else int(estimator.get_params()["n_estimators"])
+    if setup.resource == "n_estimators" and setup.early_stopping is not None and trial.ceiling is not None:
+        # Early stopping decides where the trial ends; its checks fall where they would with a
+        # budget of `ceiling`, so the scores are those of a trial asked at the ceiling.
+        rounds = max(rounds, trial.ceiling)
     key = lgbm.dataset_params(estimator.get_params())
     # Continued boosting: the same configuration's boosters of an earlier (smaller) budget.
     lineage = lineage_key(trial.params, setup) if setup.continue_boosting and env.live is not None else ""
@@ -320,19 +328,22 @@ def _evaluate_boosted(
         chosen = [boosters[i] for i in ids]
         if best_iteration:
             return _best_round(chosen, done)
-        return None, tuple(float(b.curve[done - 1]) for b in chosen if b is not None)
+        # Scored where training ended: that is the round count a refit needs (None: the budget).
+        return (done if done != trial.budget else None), tuple(float(b.curve[done - 1]) for b in chosen if b is not None)
 
     every = list(range(len(folds)))
-    race = _raced(trial, len(folds))
-    if race is None:
+    stages = _stages(trial, len(folds))
+    if len(stages) == 1:
         done = train(every, 0)
     else:
-        first = every[:RACE_FOLDS]
-        done = train(first, 0)
-        best, scores = scores_at(first, done)
-        if loses_race(scores, race):
-            return _pruned(trial, scores, len(folds), best, seconds)
-        advance_all(every[RACE_FOLDS:], done)
+        done = train(list(stages[0]), 0)
+        for stage in stages[1:]:
+            ran = list(range(stage.start))
+            best, scores = scores_at(ran, done)
+            assert trial.race is not None
+            if trial.race.loses(scores):
+                return _pruned(trial, scores, len(folds), best, seconds)
+            advance_all(list(stage), done)
         stopped = _first_stop([boosters[i] for i in every], done, patience, rounds)
         done = stopped if stopped is not None else train(every, done)
     if lineage:

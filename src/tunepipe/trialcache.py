@@ -94,7 +94,8 @@ def trial_key(trial: Trial, data_fingerprint: str, setup: TrialSetup) -> str:
         "categorical": setup.categorical,
         "best_iteration": setup.score_best_iteration and setup.native_boosting and setup.resource == "n_estimators",
         "early_stopping": setup.early_stopping,
-        "params": trial.params, "budget": trial.budget, "race": trial.race, "code": _installed_code_version(),
+        "params": trial.params, "budget": trial.budget, "race": trial.race, "ceiling": trial.ceiling,
+        "code": _installed_code_version(),
     }
     # sort_keys: the key must not depend on the order params.yaml lists the space in.
     text = json.dumps(fields, sort_keys=True, default=repr)

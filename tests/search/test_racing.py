@@ -1,57 +1,121 @@
-"""Fold-wise racing: the decision rule as a table, the incumbent handed to each trial, a fake race."""
+"""Fold-wise racing: the test against scipy's paired t-test, the looks, and the real trial code on a
+fake estimator table (tunepipe.trial runs the stages; search.racing decides)."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from tests.search.conftest import fresh
-from tunepipe.results import RACE_FOLDS, Observation, loses_race
-from tunepipe.search.schedulers import FIFO, Racing
+from tests.search.conftest import ListSampler, fresh, table_data
+from tunepipe.results import Trial
+from tunepipe.search.racing import ALPHA, Race, Racing
+from tunepipe.search.schedulers import FIFO
+from tunepipe.trial import evaluate_trial
+
+INCUMBENT = (-0.20, -0.22, -0.18, -0.21, -0.19)  # 5 folds: looks after 2, 3 and 4
 
 
-@pytest.mark.parametrize(("scores", "race", "loses"), [
-    ((0.80, 0.81), (0.82, 0.83), True),    # below on both folds
-    ((0.80, 0.84), (0.82, 0.83), False),   # above on one: it may still catch up
-    ((0.82, 0.83), (0.82, 0.83), False),   # a tie is not a loss
-    ((0.90, 0.70), (0.82, 0.83), False),   # far below on one fold, above on the other
-    ((math.nan, 0.5), (0.82, 0.83), False),  # a fold that failed: the trial fails, it is not raced out
-    ((), (0.82, 0.83), False),
+def _scipy_says_worse(scores: tuple[float, ...], incumbent: tuple[float, ...]) -> bool:
+    """scipy's one-sided paired t-test at the per-look error rate (alpha over 3 looks)."""
+    diffs = np.subtract(scores, incumbent[: len(scores)])
+    return bool(stats.ttest_1samp(diffs, 0.0, alternative="less").pvalue < ALPHA / 3)
+
+
+@pytest.mark.parametrize("scores", [
+    (-0.30, -0.33),                  # far below on both, consistently
+    (-0.25, -0.23),                  # below on both, inconsistently
+    (-0.21, -0.2205),                # a hair below on both
+    (-0.245, -0.26, -0.22),          # below on three, consistently
+    (-0.205, -0.23, -0.18),          # below on two of three
+    (-0.26, -0.27, -0.23, -0.25),
+    (-0.19, -0.205, -0.17, -0.20),   # above on every fold
 ])
-def test_a_trial_loses_its_race_when_below_the_incumbent_on_every_fold(scores, race, loses) -> None:  # noqa: ANN001
-    assert loses_race(scores, race) is loses
+def test_the_decision_is_scipys_paired_t_test(scores: tuple[float, ...]) -> None:
+    diffs = np.subtract(scores, INCUMBENT[: len(scores)])
+    assert np.std(diffs, ddof=1) > 0.1 * np.std(INCUMBENT, ddof=1)  # the spread floor does not bind here
+    assert Race(INCUMBENT).loses(scores) is _scipy_says_worse(scores, INCUMBENT)
 
 
-# A fake estimator: configuration k scores TABLE[k] on the 5 folds.
+@pytest.mark.parametrize(("scores", "loses", "why"), [
+    ((-0.30, -0.33), True, "far below on both folds"),
+    ((-0.20, -0.22), False, "a tie is not a loss"),
+    ((-0.25, -0.23), False, "below on both, but within noise: the sign rule stopped it"),
+    ((-0.2005, -0.2205), False, "equal tiny differences are no evidence of no noise (spread floor)"),
+    ((math.nan, -0.30), False, "a failed fold: the trial fails, it is not raced out"),
+    ((-0.30,), False, "one fold: no spread, no look"),
+    ((-0.30, -0.33, -0.29, -0.31, -0.30), False, "every fold ran: nothing left to save"),
+])
+def test_decision_table(scores: tuple[float, ...], loses: bool, why: str) -> None:
+    assert Race(INCUMBENT).loses(scores) is loses, why
+
+
+def test_looks_adapt_to_the_number_of_folds() -> None:
+    assert Race((0.0,) * 2).looks() == ()
+    assert Race((0.0,) * 3).looks() == (2,)
+    assert Race((0.0,) * 5).looks() == (2, 3, 4)
+    assert Race((0.0,) * 10).looks() == tuple(range(2, 10))
+
+
+def test_a_configuration_as_good_as_the_incumbent_is_stopped_at_most_alpha_of_the_time() -> None:
+    # Fold scores with shared fold difficulty and independent noise: the incumbent and an equal
+    # challenger drawn alike. Over the looks, the test's error rate must stay within alpha.
+    rng = np.random.default_rng(0)
+    difficulty = rng.normal(0, 0.02, size=5)
+    stopped = 0
+    n = 4000
+    for _ in range(n):
+        incumbent = tuple(0.8 + difficulty + rng.normal(0, 0.005, size=5))
+        challenger = 0.8 + difficulty + rng.normal(0, 0.005, size=5)
+        race = Race(incumbent)
+        stopped += any(race.loses(tuple(challenger[:k])) for k in race.looks())
+    assert stopped / n <= ALPHA
+
+
+# The real trial code on the fake estimator: configuration c scores TABLE[c][k] on fold k.
 TABLE = {
-    0: (0.70, 0.72, 0.71, 0.69, 0.70),
-    1: (0.80, 0.79, 0.81, 0.80, 0.82),   # becomes the incumbent
-    2: (0.75, 0.78, 0.90, 0.90, 0.90),   # below 1 on folds 0 and 1: stopped, though it would win
-    3: (0.81, 0.78, 0.80, 0.80, 0.80),   # above 1 on fold 0: runs every fold
-    4: (0.60, 0.60, 0.60, 0.60, 0.60),
+    0: (-0.30, -0.28, -0.29, -0.31, -0.30),
+    1: (-0.20, -0.21, -0.19, -0.20, -0.18),   # becomes the incumbent
+    2: (-0.40, -0.42, -0.41, -0.40, -0.39),   # surely worse after 2 folds: stopped there
+    3: (-0.25, -0.22, -0.10, -0.10, -0.10),   # below on folds 0 and 1, within noise: runs on and wins
+    4: (-0.23, -0.26, -0.23, -0.24, -0.25),   # within noise after 2 folds, surely worse after 3
 }
 
 
-def _evaluate(trial):  # noqa: ANN001, ANN202
-    """What tunepipe.trial does with a race: the first RACE_FOLDS folds, then stop or go on."""
-    scores = TABLE[trial.candidate]
-    if trial.race is not None and loses_race(scores[:RACE_FOLDS], trial.race):
-        return Observation(trial, scores[:RACE_FOLDS] + (math.nan,) * 3, status="pruned")
-    return Observation(trial, scores)
+def _evaluate(trial: Trial, setup: Any) -> Any:
+    X, y, folds = table_data()
+    return evaluate_trial(trial, X, y, folds, setup, len(X))
 
 
-def test_each_trial_races_the_best_fully_scored_observation_so_far() -> None:
-    search = fresh(Racing(FIFO(5, budget=10)), window=1)
+def test_the_trial_code_runs_the_stages_the_race_names(table_kind: Any) -> None:
+    setup = table_kind(TABLE)
+    race = Race(TABLE[1])
+    worse = _evaluate(Trial(1, 2, {"c": 2}, 10, race=race), setup)
+    assert worse.status == "pruned" and worse.fold_scores[:2] == pytest.approx(TABLE[2][:2])
+    assert all(math.isnan(s) for s in worse.fold_scores[2:])
+    later = _evaluate(Trial(1, 4, {"c": 4}, 10, race=race), setup)
+    assert later.status == "pruned" and later.fold_scores[:3] == pytest.approx(TABLE[4][:3])
+    assert all(math.isnan(s) for s in later.fold_scores[3:])
+    close = _evaluate(Trial(1, 3, {"c": 3}, 10, race=race), setup)
+    assert close.status == "ok" and close.fold_scores == pytest.approx(TABLE[3])
+    unraced = _evaluate(Trial(1, 3, {"c": 3}, 10), setup)
+    assert unraced.fold_scores == close.fold_scores
+
+
+def test_each_trial_races_the_best_fully_scored_observation_so_far(table_kind: Any) -> None:
+    setup = table_kind(TABLE)
+    search = fresh(Racing(FIFO(5, budget=10)), ListSampler([{"c": c} for c in TABLE]), window=1)
     while not search.done:
         for t in search.ask():
-            search.tell(_evaluate(t))
-    trials = [o.trial for o in search.observations]
-    assert trials[0].race is None  # nothing to race yet
-    assert trials[1].race == TABLE[0]
-    assert [t.race for t in trials[2:]] == [TABLE[1]] * 3
-    assert [o.status for o in search.observations] == ["ok", "ok", "pruned", "ok", "pruned"]
-    assert search.best.trial.candidate == 1  # 3 runs every fold but its mean is below 1's
-    pruned = search.observations[2]
-    assert np.isnan(pruned.mean_score) and pruned.fold_scores[:2] == TABLE[2][:2]
+            search.tell(_evaluate(t, setup))
+    races = [o.trial.race for o in search.observations]
+    assert races[0] is None  # nothing to race yet
+    assert races[1].incumbent == pytest.approx(TABLE[0])
+    assert races[2] == races[3] and races[2].incumbent == pytest.approx(TABLE[1])
+    assert races[4].incumbent == pytest.approx(TABLE[3])  # 3 ran every fold and beat 1
+    # 4 would lose to 1 after 3 folds, but races 3, whose fold scores it is not consistently below.
+    assert [o.status for o in search.observations] == ["ok", "ok", "pruned", "ok", "ok"]
+    assert search.best.trial.candidate == 3

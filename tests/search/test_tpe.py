@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from tests.search.conftest import drive, fresh, observe
+from tests.search.conftest import drive, fresh, observe, table_data
 from tunepipe.config import Distribution
 from tunepipe.results import Trial
-from tunepipe.search import History
+from tunepipe.search import History, Search
+from tunepipe.search.racing import Racing
 from tunepipe.search.samplers import RandomSampler, TPESampler
 from tunepipe.search.schedulers import FIFO
+from tunepipe.trial import evaluate_trial
 
 SPACE = {
     "learning_rate": Distribution(low=0.001, high=1.0, log=True),
@@ -90,3 +93,44 @@ def test_bohb_draws_about_a_third_at_random() -> None:
         history.observations.append(observe(t, objective(t)))
     draws = [bohb.sample(k, k, history) == random.sample(k, k, history) for k in range(20, 200)]
     assert 0.2 < np.mean(draws) < 0.47
+
+
+# With racing on, through the real trial code (tunepipe.trial) on a fake estimator: fold k of
+# configuration (x, y) scores a known function plus the fold's difficulty plus a little noise.
+FOLD_DIFFICULTY = (-0.10, -0.12, -0.08, -0.11, -0.09)
+XY = {"x": Distribution(low=0.0, high=1.0), "y": Distribution(low=0.0, high=1.0)}
+
+
+def _xy_score(p: dict[str, Any], fold: int) -> float:
+    noise = np.random.default_rng([int(p["x"] * 1e9), int(p["y"] * 1e9), fold]).normal(0, 0.003)
+    return -0.05 - (p["x"] - 0.3) ** 2 - (p["y"] - 0.7) ** 2 + FOLD_DIFFICULTY[fold] + noise
+
+
+def _raced_search(sampler_kind: str, seed: int, setup: Any, n: int = 40) -> Search:
+    X, y, folds = table_data(rows=2)
+    random = RandomSampler(XY, seed, n)
+    sampler = random if sampler_kind == "random" else TPESampler(XY, seed, random)
+    search = Search(sampler, Racing(FIFO(n, budget=1)), window=1, name=sampler_kind)
+    while not search.done:
+        for t in search.ask():
+            search.tell(evaluate_trial(t, X, y, folds, setup, len(X)))
+    return search
+
+
+def _best_ok(search: Search) -> float:
+    return max(o.mean_score for o in search.observations if o.status == "ok")
+
+
+def test_tpe_learns_from_raced_out_trials_and_beats_random_with_racing_on(table_kind: Any) -> None:
+    setup = table_kind(_xy_score)
+    tpe = [_raced_search("tpe", seed, setup) for seed in range(10)]
+    random = [_raced_search("random", seed, setup) for seed in range(10)]
+    # Racing stops most trials, and the model still engages: every configuration from the 11th
+    # on is TPE's (10 startup draws), not only once 10 trials have been scored on every fold.
+    assert sum(o.status == "pruned" for s in tpe for o in s.observations) > 10 * 10
+    for search in tpe:
+        by = [o.trial.proposed_by for o in search.observations]
+        assert by[:10] == ["random"] * 10 and by[10:] == ["tpe"] * 30
+    best_tpe, best_random = [_best_ok(s) for s in tpe], [_best_ok(s) for s in random]
+    assert np.mean(best_tpe) > np.mean(best_random)
+    assert sum(t > r for t, r in zip(best_tpe, best_random)) >= 7

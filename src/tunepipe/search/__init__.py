@@ -25,12 +25,12 @@ from tunepipe.config import SearchConfig, ignored_keys
 from tunepipe.errors import ConfigError
 from tunepipe.search._driver import Search
 from tunepipe.search._types import History
+from tunepipe.search.racing import Racing
 from tunepipe.search.samplers import GridSampler, RandomSampler, Sampler, TPESampler
 from tunepipe.search.schedulers import (
     ASHA,
     FIFO,
     Hyperband,
-    Racing,
     Scheduler,
     SuccessiveHalving,
     exhaust_min_resources,
@@ -58,6 +58,10 @@ RACING_STRATEGIES = ("random", "grid", "tpe")
 BOHB_RANDOM_FRACTION = 1 / 3
 # A grid with more points than this gets a warning with its size: it runs every point at full budget.
 LARGE_GRID = 1000
+# With early stopping on boosting rounds, a trial at the largest budget that still improves there
+# goes on (continued boosting, early stopping decides) up to this many times that budget: a fixed
+# max_resources must not cap a winner that needs more rounds (large data, a small learning rate).
+EXTEND_FACTOR = 5
 
 
 @dataclass(frozen=True)
@@ -199,9 +203,11 @@ def _search(
     # max_resources 1000), not at max_resources: the winner is the best at the largest budget, so
     # a defaults' trial alone above the last rung would win by construction.
     top = max((b for _, _, budgets in scheduler.plan() for b in budgets), default=resources.max_resources)
+    extend = search.resource == "n_estimators" and search.early_stopping is not None
     return Search(
         sampler, scheduler, window=window, name=search.strategy, notes=notes,
         defaults=defaults if search.include_defaults else None, defaults_budget=top,
+        ceiling=top * EXTEND_FACTOR if extend else None,
     )
 
 

@@ -34,6 +34,8 @@ class Search:
             whatever the strategy: the winner, the best at the largest budget, then scores at
             least as well as the defaults in cross-validation. None: not asked.
         defaults_budget: The budget of the defaults' trial (the search's largest).
+        ceiling: The most boosting rounds a trial at the largest budget may train to while its CV
+            score still improves there (early stopping decides; None: trials stop at their budget).
 
     Example:
         >>> while not search.done:                       # doctest: +SKIP
@@ -52,6 +54,7 @@ class Search:
         notes: list[str] | None = None,
         defaults: dict[str, Any] | None = None,
         defaults_budget: int = 0,
+        ceiling: int | None = None,
     ) -> None:
         if window is not None and window < 1:
             raise ValueError(f"window is {window}, but must be >= 1 or None")
@@ -61,12 +64,19 @@ class Search:
         self.name = name
         self.notes = list(notes or [])
         self.history = History()
+        self.top = defaults_budget
+        self.ceiling = ceiling
+        self.closed = False
         self._params: dict[int, dict[str, Any]] = {}
+        self._by: dict[int, str] = {}
         self._early: dict[int, Observation] = {}
         self._fresh: list[Trial] = []
         if defaults is not None:
             self._params[DEFAULTS] = dict(defaults)
-            trial = Trial(0, DEFAULTS, dict(defaults), defaults_budget, bracket=DEFAULTS)
+            trial = Trial(
+                0, DEFAULTS, dict(defaults), defaults_budget, bracket=DEFAULTS, proposed_by="defaults",
+                ceiling=self._ceiling(defaults_budget),
+            )
             self.history.trials.append(trial)
             self._fresh.append(trial)
 
@@ -101,26 +111,40 @@ class Search:
     def _issue(self) -> None:
         """Ask the scheduler (and the sampler) for every trial the history allows now."""
         history = self.history
-        while self.window is None or len(history.pending) < self.window:
+        while not self.closed and (self.window is None or len(history.pending) < self.window):
             slot = self.scheduler.next(history)
             if slot is None:
                 return
             number = len(history.trials)
             if slot.candidate is None:
                 candidate = history.n_candidates
+                self._by[candidate] = self.sampler.proposed_by(number, history)
                 self._params[candidate] = self.sampler.sample(candidate, number, history)
             else:
                 candidate = slot.candidate
             trial = Trial(
-                number, candidate, dict(self._params[candidate]), slot.budget, slot.bracket, slot.rung, race=slot.race
+                number, candidate, dict(self._params[candidate]), slot.budget, slot.bracket, slot.rung,
+                race=slot.race, proposed_by=self._by[candidate], ceiling=self._ceiling(slot.budget),
             )
             history.trials.append(trial)
             self._fresh.append(trial)
 
+    def _ceiling(self, budget: int) -> int | None:
+        return self.ceiling if self.ceiling is not None and budget == self.top else None
+
+    def close(self) -> None:
+        """Ask for nothing more (the time budget is spent): trials handed out still finish and are
+        told; those issued but not yet handed out are withdrawn, as if never asked."""
+        self.closed = True
+        withdrawn = len(self._fresh)
+        if withdrawn:
+            del self.history.trials[-withdrawn:]  # the fresh trials are the newest ones
+            self._fresh = []
+
     @property
     def done(self) -> bool:
-        """Nothing pending, and the scheduler has nothing more to run."""
-        return not self.history.pending and self.scheduler.next(self.history) is None
+        """Nothing pending, and the scheduler has nothing more to run (or the search is closed)."""
+        return not self.history.pending and (self.closed or self.scheduler.next(self.history) is None)
 
     def alive(self) -> dict[int, dict[str, Any]] | None:
         """Configurations (candidate -> params) that may still run: pending, or promotable later

@@ -17,6 +17,13 @@ class Sampler(ABC):
 
     #: How many distinct configurations the sampler can give (None: no limit).
     size: int | None = None
+    #: What proposes its configurations, for ``trials.csv``'s ``proposed_by``.
+    name: str = "random"
+
+    def proposed_by(self, number: int, history: History) -> str:
+        """What proposes the configuration asked for as trial ``number`` (a model-based sampler
+        answers ``random`` until its model has enough observations)."""
+        return self.name
 
     @abstractmethod
     def sample(self, candidate: int, number: int, history: History) -> dict[str, Any]:

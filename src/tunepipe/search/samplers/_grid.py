@@ -19,6 +19,8 @@ class GridSampler(Sampler):
             ``GridSearchCV``'s ``param_grid``; every distribution must be a list of choices.
     """
 
+    name = "grid"
+
     def __init__(self, space: dict[str, Distribution] | list[dict[str, Distribution]]) -> None:
         grids = space if isinstance(space, list) else [space]
         self._grid = ParameterGrid([{name: list(d.choices or []) for name, d in g.items()} for g in grids])

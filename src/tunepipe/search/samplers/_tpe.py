@@ -36,6 +36,11 @@ DEFAULT_STARTUP = 10
 class TPESampler(Sampler):
     """TPE on the observations of one budget; random draws until it has enough of them.
 
+    Raced-out trials enter the model as Optuna's pruned trials: ranked below every fully scored
+    trial (racing stopped them as surely worse than one), among themselves by the mean of the
+    folds they ran. They are in TPE's "bad" group, so a region where trials keep being raced out
+    loses density; they count towards ``n_startup``.
+
     Args:
         space: Hyperparameter -> distribution.
         seed: The search's seed; trial ``number``'s draw is seeded by ``(seed, number)``.
@@ -46,6 +51,8 @@ class TPESampler(Sampler):
         random_fraction: Share of configurations drawn at random even once the model can
             propose (BOHB: 1/3, which keeps its convergence guarantee).
     """
+
+    name = "tpe"
 
     def __init__(
         self,
@@ -63,13 +70,19 @@ class TPESampler(Sampler):
         self.n_startup = n_startup
         self.random_fraction = random_fraction
 
-    def sample(self, candidate: int, number: int, history: History) -> dict[str, Any]:
+    def proposed_by(self, number: int, history: History) -> str:
+        """``tpe`` once the model has ``n_startup`` observations at one budget, else ``random``
+        (the startup draws, and BOHB's random fraction)."""
         seeds = np.random.SeedSequence([self._seed, number]).generate_state(2)
         if self.random_fraction and np.random.default_rng(seeds[0]).random() < self.random_fraction:
+            return "random"
+        return "random" if self.model_budget(history) is None else "tpe"
+
+    def sample(self, candidate: int, number: int, history: History) -> dict[str, Any]:
+        if self.proposed_by(number, history) == "random":
             return self._random.sample(candidate, number, history)
         budget = self.model_budget(history)
-        if budget is None:
-            return self._random.sample(candidate, number, history)
+        seeds = np.random.SeedSequence([self._seed, number]).generate_state(2)
         # The defaults' trial may lie outside the space (reg_lambda 0 below a log range): TPE's
         # model is built from the space's own configurations.
         trials = [self._frozen(o.trial.params, *_outcome(o))
@@ -85,10 +98,17 @@ class TPESampler(Sampler):
         return {name: plain(value) for name, value in asked.params.items()}
 
     def model_budget(self, history: History) -> int | None:
-        """The largest budget with at least ``n_startup`` scored observations (None: none has)."""
+        """The largest budget with at least ``n_startup`` informative observations (None: none has).
+
+        Informative: scored on every fold, or stopped by racing after scoring some folds. A
+        raced-out trial is evidence too (it was surely worse than the incumbent), and with racing
+        most trials of a search are raced out: counting only fully scored ones left the model
+        idle for a whole default run.
+        """
         counts: dict[int, int] = {}
-        for o in (o for o in history.ok() if not o.trial.is_defaults):
-            counts[o.trial.budget] = counts.get(o.trial.budget, 0) + 1
+        for o in history.observations:
+            if not o.trial.is_defaults and _outcome(o)[0] != TrialState.FAIL:
+                counts[o.trial.budget] = counts.get(o.trial.budget, 0) + 1
         enough = [b for b, n in counts.items() if n >= self.n_startup]
         return max(enough) if enough else None
 

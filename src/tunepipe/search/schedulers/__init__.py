@@ -13,7 +13,6 @@ from tunepipe.search.schedulers._halving import (
     smallest_min_resources,
 )
 from tunepipe.search.schedulers._hyperband import Bracket, Hyperband, hyperband_brackets
-from tunepipe.search.schedulers._racing import Racing, incumbent_scores
 
 __all__ = [
     "ASHA",
@@ -21,7 +20,6 @@ __all__ = [
     "Bracket",
     "HalvingSchedule",
     "Hyperband",
-    "Racing",
     "Scheduler",
     "Slot",
     "SuccessiveHalving",
@@ -29,6 +27,5 @@ __all__ = [
     "geometric_budgets",
     "halving_schedule",
     "hyperband_brackets",
-    "incumbent_scores",
     "smallest_min_resources",
 ]

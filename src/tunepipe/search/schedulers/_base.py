@@ -5,8 +5,12 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tunepipe.search._types import History
+
+if TYPE_CHECKING:
+    from tunepipe.search.racing import Race
 
 
 @dataclass(frozen=True)
@@ -18,14 +22,14 @@ class Slot:
         rung: Rung within the bracket.
         budget: Resource level.
         candidate: The configuration to promote; None asks the sampler for a new one.
-        race: The incumbent's fold scores the trial races against (fold-wise racing), or None.
+        race: The race the trial runs against the incumbent (fold-wise racing), or None.
     """
 
     bracket: int
     rung: int
     budget: int
     candidate: int | None = None
-    race: tuple[float, ...] | None = None
+    race: Race | None = None
 
 
 class Scheduler(ABC):
