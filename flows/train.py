@@ -24,14 +24,21 @@ def refit(ref: io.SplitRef, setup: trial.TrialSetup, params: dict[str, Any], n_r
 
 @flow(name="tunepipe-train")
 def train(cfg: Config, root: str = ".") -> dict[str, list[str]]:
-    """Write ``models/model.joblib`` (the winner) and ``models/baseline.joblib`` (default parameters)."""
+    """Write ``models/model.joblib`` (the winner), ``models/baseline.joblib`` (the model's defaults) and
+    ``models/defaults_trial.joblib`` (the defaults at the round count their trial early-stopped at)."""
     ref = io.read_split_ref(root)
     winner = io.read_json(root, io.WINNER_JSON, "tune")
     # The final fits are single tasks, one after the other: give each every core.
     setup = trial.make_setup(cfg, io.load_split(ref), threads=available_cores())
     model = refit(ref, setup, winner["params"], winner["n_resources"], label=winner["label"])
     baseline = refit(ref, setup, {}, None, label="defaults")
-    paths = io.write_files(root, {io.MODEL_FILE: io.joblib_writer(model), io.BASELINE_FILE: io.joblib_writer(baseline)})
+    # Without a defaults' trial in the search (include_defaults: false) it is the plain defaults.
+    trial0 = winner.get("defaults_trial") or {"params": {}, "n_resources": None}
+    defaults_trial = refit(ref, setup, trial0["params"], trial0["n_resources"], label="defaults' trial")
+    paths = io.write_files(root, {
+        io.MODEL_FILE: io.joblib_writer(model), io.BASELINE_FILE: io.joblib_writer(baseline),
+        io.DEFAULTS_TRIAL_FILE: io.joblib_writer(defaults_trial),
+    })
     # Beside the model, not a stage output: which run produced it (provenance.py says why).
     record = provenance.model_record(
         cfg, ref.fingerprint, winner, io.file_sha256(Path(root) / io.MODEL_FILE), io.run_context(root),

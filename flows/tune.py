@@ -221,6 +221,13 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         "params": best.trial.params,
         "n_resources": refit_budget(best, cfg.search.resource),
     }
+    # The baseline the winner is measured against besides LightGBM's own defaults: the defaults'
+    # trial, refit at the round count early stopping chose for it (the train stage refits both).
+    defaults = next((o for o in search.observations if o.trial.is_defaults and o.status == "ok"), None)
+    if defaults is not None:
+        winner["defaults_trial"] = {
+            "params": defaults.trial.params, "n_resources": refit_budget(defaults, cfg.search.resource),
+        }
     paths = io.write_search_outputs(
         root, trials, report.progress_table(trials), cv, winner,
         importance.param_importances(trials, cfg.search.flat_space, cfg.base.seed),

@@ -39,7 +39,8 @@ def _finished() -> list[Observation]:
 
 def test_trials_table_rows_ranks_and_columns() -> None:
     table = trials_table(_finished(), ["a", "b"])
-    assert list(table.columns) == ["trial", "candidate", "bracket", "rung", "n_resources", "param_a", "param_b",
+    assert list(table.columns) == ["trial", "candidate", "bracket", "rung", "n_resources", "proposed_by",
+                                   "param_a", "param_b",
                                    "split0_test_score", "split1_test_score", "best_n_resources", "mean_test_score",
                                    "std_test_score", "rank_test_score", "status", "error"]
     assert table["trial"].tolist() == list(range(6))
@@ -59,7 +60,7 @@ def test_cv_metrics_describe_the_winner_and_the_search() -> None:
     assert cv == {
         "strategy": "halving", "scoring": "roc_auc", "best_score": 0.8,
         "best_candidate": 2, "best_trial": 5, "best_n_resources": 8, "n_candidates": [4, 2], "n_resources": [5, 10],
-        "n_trials": 6, "n_failed": 1, "n_pruned": 0,
+        "n_trials": 6, "n_failed": 1, "n_pruned": 0, "n_model_proposed": 0,
     }
 
 
@@ -111,9 +112,9 @@ def test_all_failed_message_quotes_the_first_error() -> None:
     )
 
 
-def _cv_test(holdout: float) -> tuple[dict, dict]:  # type: ignore[type-arg]
-    cv = cv_metrics(_finished(), "roc_auc", "halving") | {"defaults_score": 0.75}
-    return cv, {"score": holdout, "roc_auc": holdout, "baseline_score": 0.8}
+def _cv_test(holdout: float, trial0: float = 0.78) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    cv = cv_metrics(_finished(), "roc_auc", "halving") | {"defaults_score": 0.75, "defaults_n_resources": 40}
+    return cv, {"score": holdout, "roc_auc": holdout, "baseline_score": 0.8, "defaults_trial_score": trial0}
 
 
 PARAMS = {"learning_rate": 0.126665493, "num_leaves": 152}
@@ -126,16 +127,27 @@ def test_summary_text_is_aligned_and_names_the_winner_and_the_defaults() -> None
         "strategy         halving, 6 trials (1 failed)",
         "winner           trial 5 (candidate 2) at 8 boosting rounds",
         "                 learning_rate 0.127, num_leaves 152",
-        "CV roc_auc       0.80000 (defaults 0.75000)",
-        "holdout roc_auc  0.81000 (defaults 0.80000, +0.01000)",
+        "CV roc_auc       0.80000 (the defaults' trial 0.75000)",
+        "holdout roc_auc  0.81000 (+0.01000 against the better baseline)",
+        "baselines        the model's defaults 0.80000, the defaults' trial 0.78000 (the defaults at 40 boosting rounds)",
         "outputs          metrics/, models/model.joblib",
     ]
+
+
+@pytest.mark.parametrize(("baseline", "trial0", "gain"), [(0.80, 0.78, "+0.01000"), (0.78, 0.805, "+0.00500")])
+def test_what_tuning_bought_is_measured_against_the_better_baseline(baseline: float, trial0: float, gain: str) -> None:
+    cv, test = _cv_test(0.81, trial0)
+    text = summary_text(cv, test | {"baseline_score": baseline}, PARAMS, "n_estimators", [])
+    assert f"0.81000 ({gain} against the better baseline)" in text
 
 
 def test_summary_text_warns_when_the_defaults_do_as_well_on_the_holdout() -> None:
     cv, test = _cv_test(0.79)
     last = summary_text(cv, test, PARAMS, "n_estimators", []).splitlines()[-1]
-    assert last.startswith("warning: the tuned model does not beat the model's defaults on the holdout (-0.01000)")
+    assert last.startswith("warning: the tuned model does not beat the better baseline on the holdout (-0.01000)")
+    # The defaults' trial alone can be the better baseline.
+    cv, test = _cv_test(0.805, trial0=0.81)
+    assert "(-0.00500)" in summary_text(cv, test, PARAMS, "n_estimators", []).splitlines()[-1]
 
 
 def test_leaderboard_leads_with_rank_score_and_budget_then_rounded_params() -> None:

@@ -12,7 +12,8 @@ from sklearn.model_selection import PredefinedSplit, cross_val_score
 
 from tests.conftest import make_frame, setup_for, trial_at
 from tunepipe.data import folds_from_plan, prepare
-from tunepipe.results import RACE_FOLDS, Trial
+from tunepipe.results import Trial
+from tunepipe.search.racing import Race
 from tunepipe.execution import ProcessEnv
 from tunepipe import execution
 from tunepipe.trial import evaluate_trial, lineage_key, subsample
@@ -175,7 +176,7 @@ def test_a_raced_trial_that_goes_on_scores_exactly_as_an_unraced_one(prepared: A
     setup = _setup(prepared, score_best_iteration=True, early_stopping=early_stopping)
     plain = evaluate_trial(_trial(0, params, 0, 80), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
     low = tuple(s - 0.5 for s in plain.fold_scores)  # an incumbent it beats on every fold
-    raced = evaluate_trial(Trial(0, 0, params, 80, race=low), prepared.X_train, prepared.y_train, folds, setup,
+    raced = evaluate_trial(Trial(0, 0, params, 80, race=Race(low)), prepared.X_train, prepared.y_train, folds, setup,
                            len(prepared.train))
     assert raced.status == "ok"
     assert raced.fold_scores == plain.fold_scores and raced.best_budget == plain.best_budget
@@ -185,12 +186,13 @@ def test_a_raced_trial_that_goes_on_scores_exactly_as_an_unraced_one(prepared: A
 def test_a_trial_that_loses_its_race_stops_after_its_first_folds(prepared: Any, kind: str) -> None:
     folds = folds_from_plan(prepared.fold)
     setup = _setup(prepared, kind=kind, score_best_iteration=True, early_stopping=5)
-    high = (1.01,) * len(folds)  # an incumbent above any roc_auc on every fold
+    high = Race((3.0,) * len(folds))  # an incumbent far above any roc_auc on every fold
     raced = evaluate_trial(Trial(0, 0, {}, 20, race=high), prepared.X_train, prepared.y_train, folds, setup,
                            len(prepared.train))
     assert raced.status == "pruned" and math.isnan(raced.mean_score)
-    assert all(0.5 < s <= 1 for s in raced.fold_scores[:RACE_FOLDS])
-    assert all(math.isnan(s) for s in raced.fold_scores[RACE_FOLDS:]) and len(raced.fold_scores) == len(folds)
+    first = high.looks()[0]
+    assert all(0.5 < s <= 1 for s in raced.fold_scores[:first])
+    assert all(math.isnan(s) for s in raced.fold_scores[first:]) and len(raced.fold_scores) == len(folds)
 
 
 def test_columns_named_with_json_characters_score_as_plain_ones(cfg: Any) -> None:

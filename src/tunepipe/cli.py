@@ -197,7 +197,7 @@ def check_project(cfg: Config, root: str | Path, command: str) -> list[str]:
     if command == "evaluate":
         data.check_scorers(cfg, split.y_train, split.task)
         io.read_json(root, io.CV_JSON, "tune")
-        for model in (io.MODEL_FILE, io.BASELINE_FILE):
+        for model in (io.MODEL_FILE, io.BASELINE_FILE, io.DEFAULTS_TRIAL_FILE):
             io.load_model(root, model)
     return []
 

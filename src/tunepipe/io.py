@@ -43,6 +43,8 @@ CV_JSON = Path("metrics/cv.json")
 WINNER_JSON = Path("models/winner.json")
 MODEL_FILE = Path("models/model.joblib")
 BASELINE_FILE = Path("models/baseline.joblib")
+# The defaults' trial (trial 0) refit as it was scored: the defaults at their early-stopped round count.
+DEFAULTS_TRIAL_FILE = Path("models/defaults_trial.joblib")
 TEST_JSON = Path("metrics/test.json")
 EVAL_DIR = Path("reports/eval")
 # Which run produced MODEL_FILE: written by the train stage, not a DVC output (provenance.py says why).

@@ -73,6 +73,7 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
     defaults = next((o for o in observations if o.trial.is_defaults), None)
     if defaults is not None:
         out["defaults_score"] = defaults.mean_score
+        out["defaults_n_resources"] = defaults.scored_budget
     if len(brackets) == 1:
         (bracket,) = brackets
         rungs = sorted(r for b, r in groups if b == bracket)
@@ -122,6 +123,9 @@ def summary_markdown(cv: dict[str, Any], test: dict[str, float], model_kind: str
     ]
     if "baseline_score" in test:
         lines.append(f"- holdout {scoring} with the model's default parameters: {test['baseline_score']:.5f}")
+    if "defaults_trial_score" in test:
+        lines.append(f"- holdout {scoring} of the defaults' trial (its early-stopped round count): "
+                     f"{test['defaults_trial_score']:.5f}")
     lines += [
         f"- trials: {cv['n_trials']} ({cv['n_failed']} failed)",
         "",
@@ -170,15 +174,24 @@ def summary_text(
     who = "the defaults" if cv["best_candidate"] == -1 else f"candidate {cv['best_candidate']}"
     cv_line = f"{cv['best_score']:.5f}"
     if "defaults_score" in cv:
-        cv_line += f" (defaults {cv['defaults_score']:.5f})"
-    gain = test["score"] - test["baseline_score"]
+        cv_line += f" (the defaults' trial {cv['defaults_score']:.5f})"
+    trial0 = test.get("defaults_trial_score")
+    # What tuning bought: against the better of the model's defaults and the defaults' trial.
+    better = max(test["baseline_score"], trial0) if trial0 is not None else test["baseline_score"]
+    gain = test["score"] - better
+    baselines = f"the model's defaults {test['baseline_score']:.5f}"
+    if trial0 is not None:
+        baselines += f", the defaults' trial {trial0:.5f}"
+        if "defaults_n_resources" in cv:
+            baselines += f" (the defaults at {cv['defaults_n_resources']} {unit})"
     rows = [
         ("strategy", f"{cv['strategy']}, {cv['n_trials']} trials ({cv['n_failed']} failed"
                      + (f", {cv['n_pruned']} stopped by racing)" if cv.get("n_pruned") else ")")),
         ("winner", f"trial {cv['best_trial']} ({who}) at {cv['best_n_resources']} {unit}"),
         ("", shown),
         (f"CV {scoring}", cv_line),
-        (f"holdout {scoring}", f"{test['score']:.5f} (defaults {test['baseline_score']:.5f}, {gain:+.5f})"),
+        (f"holdout {scoring}", f"{test['score']:.5f} ({gain:+.5f} against the better baseline)"),
+        ("baselines", baselines),
     ]
     if outputs:
         rows.append(("outputs", ", ".join(outputs)))
@@ -186,8 +199,8 @@ def summary_text(
     lines = [f"{k:<{width}}  {v}" for k, v in rows]
     if gain <= 0:
         lines.append(
-            f"warning: the tuned model does not beat the model's defaults on the holdout ({gain:+.5f}); "
-            "models/baseline.joblib holds the defaults, refit on the same rows"
+            f"warning: the tuned model does not beat the better baseline on the holdout ({gain:+.5f}); "
+            "models/baseline.joblib and models/defaults_trial.joblib hold them, refit on the same rows"
         )
     return "\n".join(lines)
 

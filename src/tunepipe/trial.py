@@ -329,7 +329,8 @@ def _evaluate_boosted(
         if best_iteration:
             return _best_round(chosen, done)
         # Scored where training ended: that is the round count a refit needs (None: the budget).
-        return (done if done != trial.budget else None), tuple(float(b.curve[done - 1]) for b in chosen if b is not None)
+        at = done if setup.resource == "n_estimators" and done != trial.budget else None
+        return at, tuple(float(b.curve[done - 1]) for b in chosen if b is not None)
 
     every = list(range(len(folds)))
     stages = _stages(trial, len(folds))
