@@ -121,13 +121,19 @@ def test_the_defaults_are_trial_0_at_the_largest_budget_and_change_nothing_else(
     assert with_defaults.n_planned == without.n_planned + 1
 
 
+@pytest.mark.parametrize("min_resources", ["exhaust", "smallest", "5"])
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_the_defaults_run_at_the_last_rungs_budget_so_they_win_only_on_merit(strategy: str) -> None:
+def test_the_defaults_run_at_the_last_rungs_budget_so_they_win_only_on_merit(strategy: str, min_resources: str) -> None:
     # With max_resources 1000, halving's exhaust schedule ends at 37 x 3^3 = 999: defaults at 1000
-    # would be alone at the largest budget and win whatever they scored.
-    cfg = _defaults_config(strategy, 40, 1000)
+    # would be alone at the largest budget and win whatever they scored. With ASHA from the
+    # smallest budget, 40 configurations never fill its top rungs: no trial but the defaults
+    # would reach 1000.
+    # (max_resources 100 below exhaust: Hyperband from 1 round to 1000 would run ~700 trials.)
+    cfg = _defaults_config(strategy, 40, 1000 if min_resources == "exhaust" else 100)
+    cfg = cfg.model_copy(update={"search": cfg.search.model_copy(
+        update={"min_resources": int(min_resources) if min_resources.isdigit() else min_resources})})
     search = make_search(cfg.search, seed=3, n_train=5000, n_splits=3, n_classes=2, defaults=DEFAULTS)
-    top = max(b for _, _, budgets in search.scheduler.plan() for b in budgets)
     ran = drive(search, lambda t: -1.0 if t.is_defaults else _objective(t), workers=2, seed=0)
-    assert ran[0].trial.is_defaults and ran[0].trial.budget == top
-    assert not search.best.trial.is_defaults and search.best.trial.budget == top
+    reached = max(o.trial.budget for o in ran if not o.trial.is_defaults)
+    assert ran[0].trial.is_defaults and ran[0].trial.budget == reached
+    assert not search.best.trial.is_defaults and search.best.trial.budget == reached

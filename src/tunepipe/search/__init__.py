@@ -199,10 +199,15 @@ def _search(
         # Whether a trial is stopped depends on the incumbent when it is asked: that is a decision
         # from results as they arrive, so the window bounds it as for a model-based sampler.
         scheduler, window = Racing(scheduler), search.window
-    # The defaults run at the largest budget the schedule reaches (999 for halving's 37 x 3^3 under
-    # max_resources 1000), not at max_resources: the winner is the best at the largest budget, so
-    # a defaults' trial alone above the last rung would win by construction.
-    top = max((b for _, _, budgets in scheduler.plan() for b in budgets), default=resources.max_resources)
+    # The defaults run at the largest budget the schedule reaches with some configuration (999 for
+    # halving's 37 x 3^3 under max_resources 1000; below ASHA's top rungs when too few
+    # configurations start to promote any there), not at max_resources: the winner is the best at
+    # the largest budget, so a defaults' trial alone above the last rung reached would win by
+    # construction.
+    top = max(
+        (b for _, counts, budgets in scheduler.plan() for n, b in zip(counts, budgets) if n > 0),
+        default=resources.max_resources,
+    )
     extend = search.resource == "n_estimators" and search.early_stopping is not None
     return Search(
         sampler, scheduler, window=window, name=search.strategy, notes=notes,
