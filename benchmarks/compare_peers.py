@@ -13,8 +13,9 @@ On each data set and for each seed (``--seeds``), back to back in one process tr
 (c) "Optuna + lightgbm.cv early stop", a stronger user script: a seeded TPE study of native
     ``lightgbm.cv`` on tunepipe's folds with ``early_stopping(50)``, on one ``lightgbm.Dataset`` of
     the training rows preprocessed as in (b), tuning tunepipe's default LightGBM space (the round
-    count comes from early stopping, up to tunepipe's ``search.max_resources``, else 1000), stopped
-    at the budget; the best trial's parameters are refit with ``lightgbm.train`` at its best round count.
+    count comes from early stopping, up to the most a tunepipe trial may train: ``search.max_resources``
+    times ``tunepipe.search.EXTEND_FACTOR`` with early stopping; else 1000), stopped at the budget;
+    the best trial's parameters are refit with ``lightgbm.train`` at its best round count.
 (d) "LightGBMTunerCV": ``optuna_integration.lightgbm.LightGBMTunerCV`` (its stepwise search of
     feature_fraction, num_leaves, bagging, regularisation, min_child_samples; learning rate 0.1) on
     the same Dataset, folds, early stopping and round cap as (c), ``time_budget`` = the budget; the
@@ -22,8 +23,8 @@ On each data set and for each seed (``--seeds``), back to back in one process tr
 (e) "FLAML": ``AutoML(estimator_list=["lgbm"], eval_method="cv", n_splits=5, time_budget=<budget>,
     n_jobs=2)``, with its own search space, preprocessing and final refit.
 (f) "LightGBM defaults (100 rounds)": tunepipe's ``baseline_score`` on the holdout, and their CV
-    score on tunepipe's folds; next to it, the CV score of tunepipe's defaults' trial (trial 0: the
-    defaults with early stopping up to ``search.max_resources`` rounds), from ``metrics/cv.json``.
+    score on tunepipe's folds; next to it, tunepipe's defaults' trial (trial 0: the defaults with
+    early stopping): its CV score, round count and holdout score from ``metrics/``, where present.
 
 Every method is fitted on the training rows of the split tunepipe wrote and scored once on its
 holdout rows with the scikit-learn scorer of ``search.scoring`` (greater is better; FLAML's and
@@ -62,13 +63,14 @@ from sklearn.preprocessing import LabelEncoder
 from _harness import DATASETS, PeakRSS, machine, make_project, read_split, run_tunepipe
 from tunepipe.cli import load_config
 from tunepipe.models import REGISTRY, build_pipeline
+from tunepipe.search import EXTEND_FACTOR
 
 # --quick: a 3-rung halving (9 -> 3 -> 1 candidates at 10 -> 30 -> 90 rounds) on a few rows.
 QUICK_OVERRIDES = ["search.n_candidates=9", "search.max_resources=90"]
 QUICK_ROWS = 3000
 JOBS = 2  # cores for each method; the machine has 2
 DEFAULT_SEED = 42
-# The native peers' early stopping (as tunepipe's search.early_stopping default) and their round
+# The native peers' early stopping (as tunepipe's search.early_stopping default), and their round
 # cap when tunepipe's search.max_resources is not a round count.
 EARLY_STOPPING = 50
 MAX_ROUNDS = 1000
@@ -391,9 +393,7 @@ def compare(name: str, seed: int, args: argparse.Namespace, tmp: Path) -> dict[s
     split = read_split(tmp)
     scoring = tp.cv["scoring"]
     budget = args.budget if args.budget is not None else tp.wall
-    search = load_config(str(tmp / "params.yaml"), overrides).search
-    # The native peers' round cap: tunepipe's, so that neither may train longer than the other.
-    rounds = search.max_resources if search.resource == "n_estimators" and search.max_resources else MAX_ROUNDS
+    rounds = _round_cap(load_config(str(tmp / "params.yaml"), overrides).search)
     results = [
         Result("tunepipe", tp.wall, int(tp.cv["n_trials"]), float(tp.cv["best_score"]), float(tp.test[scoring]),
                tp.peak_rss),
@@ -407,9 +407,23 @@ def compare(name: str, seed: int, args: argparse.Namespace, tmp: Path) -> dict[s
         "name": name, "seed": seed, "source": ds.source, "task": split.task, "scoring": scoring,
         "rows": (len(split.train), len(split.holdout)), "features": len(split.features),
         "budget": budget, "rounds": rounds, "server_rss": tp.server_rss, "results": results,
-        "defaults_trial_cv": tp.cv.get("defaults_score"),  # absent with search.include_defaults false
+        # The defaults' trial: absent with search.include_defaults false (its holdout score and round
+        # count also from tunepipe versions that have them only).
+        "defaults_trial": (tp.cv.get("defaults_score"), tp.test.get("defaults_trial_score"),
+                           tp.cv.get("defaults_n_resources")),
         "load": (load_before, os.getloadavg()[0]),
     }
+
+
+def _round_cap(search: Any) -> int:
+    """The native peers' round cap: the most rounds a tunepipe trial may train, so neither side may go further.
+
+    With early stopping, tunepipe lets a trial at ``max_resources`` that still improves go on to
+    ``EXTEND_FACTOR`` times it (tunepipe.search); without a round budget, MAX_ROUNDS.
+    """
+    if search.resource != "n_estimators" or search.max_resources is None:
+        return MAX_ROUNDS
+    return int(search.max_resources * (EXTEND_FACTOR if search.early_stopping is not None else 1))
 
 
 def _gib(n: int) -> str:
@@ -424,18 +438,23 @@ def _diffs(r: dict[str, Any]) -> tuple[float, str, float]:
 
 
 def _defaults_line(r: dict[str, Any]) -> str:
-    """tunepipe's defaults' trial vs LightGBM's defaults at 100 rounds: the CV scores this script has."""
-    cv = next(x.best_cv for x in r["results"] if x.method == "defaults")
-    trial = r["defaults_trial_cv"]
-    ours = "n/a (search.include_defaults false)" if trial is None else f"{trial:.5f}"
-    return f"defaults' trial (early stopping, <= {r['rounds']} rounds) CV {ours} vs {LABELS['defaults']} CV {cv:.5f}"
+    """tunepipe's defaults' trial vs LightGBM's defaults at 100 rounds: the scores tunepipe's metrics have."""
+    x = next(x for x in r["results"] if x.method == "defaults")
+    ours = f"{LABELS['defaults']}: CV {x.best_cv:.5f}, holdout {x.holdout:.5f}"
+    cv, holdout, rounds = r["defaults_trial"]
+    if cv is None:
+        return f"defaults' trial: none (search.include_defaults false); {ours}"
+    at = "early-stopped" if rounds is None else f"{rounds} rounds, early-stopped"
+    kept = "" if holdout is None else f", holdout {holdout:.5f}"
+    return f"defaults' trial ({at}): CV {cv:.5f}{kept} vs {ours}"
 
 
 def _print(r: dict[str, Any], fixed_budget: bool) -> None:
     train, holdout = r["rows"]
     print(f"\n{r['name']}, seed {r['seed']} ({r['source']}): {train:,} training rows, {holdout:,} holdout rows, "
           f"{r['features']} features, {r['task']}, {r['scoring']}")
-    print(f"  budget {r['budget']:.1f} s ({'--budget' if fixed_budget else 'tunepipe run wall time'}); "
+    print(f"  budget {r['budget']:.1f} s ({'--budget' if fixed_budget else 'tunepipe run wall time'}), "
+          f"lightgbm.cv peers up to {r['rounds']} rounds; "
           f"load average (1 min) {r['load'][0]:.1f} before, {r['load'][1]:.1f} after")
     line = "  {:<31} {:>8} {:>7} {:>12} {:>12} {:>10}"
     print(line.format("method", "wall s", "trials", "best CV", "holdout", "peak RSS"))

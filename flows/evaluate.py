@@ -43,8 +43,8 @@ def evaluate(cfg: Config, root: str = ".") -> dict[str, Any]:
     # The numbers a reader compares first, first: `dvc exp show` keeps the leftmost columns.
     # "What tuning bought" is measured against the better of the two baselines.
     test = {
-        "score": scores["score"], "gain": scores["score"] - max(baseline, trial0), "baseline_score": baseline,
-        "defaults_trial_score": trial0, **scores,
+        "score": scores["score"], "baseline_score": baseline, "defaults_trial_score": trial0,
+        "gain": scores["score"] - max(baseline, trial0), **scores,
     }
     name, frame = plot_data(root, cfg)
     # reports/eval/ is replaced whole: another task's plot from an earlier run would look current.

@@ -25,6 +25,7 @@ from tunepipe import importance, io, report
 from tunepipe.config import Config
 from tunepipe.errors import SearchError
 from tunepipe.execution import ProcessEnv, release_live_models
+from tunepipe.failures import TrialBugError, TrialResourceError
 from tunepipe.models import default_values
 from tunepipe.results import Observation, Trial
 from tunepipe.search import Search, make_search, plan_table
@@ -47,13 +48,14 @@ def run_trial(trial: Trial, ref: io.SplitRef, setup: TrialSetup, cache_dir: str 
 
 
 def _is_transient(task: Any, task_run: Any, state: State) -> bool:
-    """Retry a failed trial task unless it ran out of time (a timeout would only repeat).
+    """Retry a failed trial task unless it ran out of time (a timeout would only repeat) or hit a
+    bug in tunepipe's own code (it would only repeat too).
 
     A model error never reaches here: the core records it as a failed trial.
     """
     try:
         state.result()
-    except TimeoutError:
+    except (TimeoutError, TrialBugError):
         return False
     except Exception:  # noqa: BLE001 - anything else (a lost worker, an I/O error) may pass
         return True
@@ -71,13 +73,30 @@ def trial_task(cfg: Config) -> Any:
 
 def _outcome(future: PrefectFuture[Observation], trial: Trial, n_folds: int) -> Observation:
     """The future's observation, or a failed trial when the task itself failed (a timeout, or
-    retries used up): the search goes on without it, as with a model error."""
+    retries used up): the search goes on without it, as with a model error.
+
+    Raises:
+        SearchError: the trial kept running out of resources, or hit a bug in tunepipe's own code:
+            the run stops (finished trials stay in the trial cache).
+    """
     try:
         value = future.result(raise_on_failure=False)
     except Exception as exc:  # noqa: BLE001 - a crashed worker's future raises even without raise_on_failure
         value = exc
     if isinstance(value, Observation):
         return value
+    if isinstance(value, TrialBugError):
+        raise SearchError(
+            f"tunepipe's own code failed in {value}. This is a bug in tunepipe, not in your params or "
+            "data: please report it with the command, params.yaml and this line; finished trials are "
+            "kept in the trial cache"
+        )
+    if isinstance(value, TrialResourceError):
+        raise SearchError(
+            f"{value} (and again on each of its execution.trial_retries retries). Lower execution.workers or "
+            "execution.threads_per_trial, or use fewer rows; finished trials are kept in the trial cache "
+            "and the next run resumes from them"
+        )
     text = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else f"{future.state.name}: {future.state.message}"
     return Observation(trial, (math.nan,) * n_folds, status="failed", error=text.strip().splitlines()[0][:500])
 
@@ -195,6 +214,9 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
 
     try:
         progress = run_search(search, cfg, ref, setup, root)
+    except SearchError as error:
+        # One message for the run, as for a search whose trials all failed.
+        return Failed(message=str(error), data=error)
     finally:
         release_live_models()
     logger.info(

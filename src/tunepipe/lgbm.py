@@ -384,8 +384,14 @@ class BinnedFold:
             self.valid_codes: np.ndarray | None = np.where(known, position, -1)  # -1: never predicted
             if class_weight is not None:
                 if isinstance(class_weight, tuple):  # a dict, made hashable in the key
-                    # As the wrapper: from class labels to their codes (a label not in training: KeyError).
+                    # As the wrapper: from class labels to their codes.
                     code = {c: i for i, c in enumerate(self.classes)}
+                    missing = [c for c, _ in class_weight if c not in code]
+                    if missing:
+                        raise ValueError(
+                            f"model.params.class_weight names class {missing[0]!r}, but the training rows "
+                            f"have only {list(self.classes)}; weigh those classes"
+                        )
                     class_weight = {code[c]: w for c, w in class_weight}
                 weight = compute_sample_weight(class_weight, label)
         params = {

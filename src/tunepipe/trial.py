@@ -7,6 +7,7 @@ scores do not depend on it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -19,7 +20,7 @@ from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
 
-from tunepipe import lgbm
+from tunepipe import failures, lgbm
 from tunepipe.config import Config, Task
 from tunepipe.data import Prepared
 from tunepipe.models import REGISTRY, build_pipeline, resource_param
@@ -208,8 +209,10 @@ def evaluate_trial(
     punished or rewarded for a budget it does not need. With ``setup.early_stopping`` the folds
     train in step and stop once the mean score has not improved for that many rounds.
 
-    A fold that raises makes the trial ``failed`` with the error message and NaN scores (as
-    scikit-learn's ``error_score=np.nan``); the search goes on.
+    A fold whose estimator rejects its parameters or data makes the trial ``failed`` with the error
+    message and NaN scores (as scikit-learn's ``error_score=np.nan``); the search goes on. So does
+    a scorer that gives NaN. Running out of memory raises :class:`TrialResourceError` and an error
+    in tunepipe's own code :class:`TrialBugError` (:mod:`tunepipe.failures`): neither is a result.
     """
     env = env or SequentialEnv()
     train_folds = folds
@@ -218,13 +221,25 @@ def evaluate_trial(
         train_folds = [(subsample(tr, y, fraction, setup.task, setup.seed), te) for tr, te in folds]
     try:
         if setup.native_boosting:
-            return _evaluate_boosted(trial, X, y, train_folds, setup, env)
-        return _evaluate_fitted(trial, X, y, train_folds, setup, env)
-    except Exception as exc:  # noqa: BLE001 - any model error is a failed trial, not a failed search
-        return Observation(
-            trial, tuple(math.nan for _ in folds), status="failed",
-            error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+            observation = _evaluate_boosted(trial, X, y, train_folds, setup, env)
+        else:
+            observation = _evaluate_fitted(trial, X, y, train_folds, setup, env)
+    except Exception as exc:  # noqa: BLE001 - a model error is a failed trial, not a failed search
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        kind = failures.kind_of(exc)
+        if kind == "resource":
+            raise failures.TrialResourceError(f"{trial.label}: {message}") from exc
+        if kind == "bug":
+            raise failures.TrialBugError(f"{trial.label}: {message}") from exc
+        return Observation(trial, tuple(math.nan for _ in folds), status="failed", error=message)
+    nan = [k for k, s in enumerate(observation.fold_scores) if math.isnan(s)]
+    if observation.status == "ok" and nan:
+        return dataclasses.replace(
+            observation, status="failed",
+            error=f"the scorer {setup.scoring} gave NaN on fold{'s' if len(nan) > 1 else ''} "
+                  f"{', '.join(map(str, nan))} (a class missing from a fold, or predictions it cannot score)",
         )
+    return observation
 
 
 def _stages(trial: Trial, n_folds: int) -> list[range]:
