@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+import decimal
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,18 @@ def _data(name: str, content: bytes | str) -> Callable[[Path], list[str]]:
         (root / name).write_bytes(content.encode() if isinstance(content, str) else content)
         return [f"data.path={name}"]
     return setup
+
+
+def _map_parquet() -> bytes:
+    """The data set with a parquet map column (pandas reads a map as a list of key-value pairs)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(make_frame(400), preserve_index=False)
+    odd = pa.array([[("k", 1)]] * 400, type=pa.map_(pa.string(), pa.int64()))
+    buffer = BytesIO()
+    pq.write_table(table.append_column("odd", odd), buffer)
+    return buffer.getvalue()
 
 
 def _frame(change: Callable[[pd.DataFrame], pd.DataFrame], task: str = "binary") -> Callable[[Path], list[str]]:
@@ -148,6 +161,11 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]] | None, list[str], str]]
     ("dask address without dask", "run", NONE, ["execution.dask_address=tcp://10.0.0.5:8786"],
      r"execution.dask_address is 'tcp://10.0.0.5:8786', but execution.runner is 'threads'; set execution.runner: dask"),
     # --- params: -S syntax
+    ("dask scheduler unreachable", "run", NONE, ["execution.runner=dask", "execution.dask_address=tcp://127.0.0.1:9"],
+     r"execution.dask_address is 'tcp://127.0.0.1:9', but no Dask scheduler answers there \(Connection refused within 5 s\); "
+     r"start one \(`dask scheduler`\), fix the address, or set execution.runner: threads"),
+    ("tune: dask scheduler unreachable", "tune", NONE, ["execution.runner=dask", "execution.dask_address=tcp://127.0.0.1:9"],
+     r"execution.dask_address is 'tcp://127.0.0.1:9', but no Dask scheduler answers there"),
     ("override without =", "run", NONE, ["search.factor"], r"override 'search.factor' is not of the form key=value"),
     ("override YAML unclosed", "run", NONE, ["search.space={learning_rate: {low: 0.1"],
      r"override 'search.space=\{learning_rate: \{low: 0.1' has a value that is not valid YAML \(expected ',' or '\}', but got "
@@ -221,6 +239,16 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]] | None, list[str], str]]
     ("no such target", "run", NONE, ["data.target=label"], r"data.target is 'label', but the data has no such column"),
     ("target dropped", "run", NONE, ["data.drop=[y]"], r"data.drop lists the target 'y', but must not"),
     ("regression on text", "run", NONE, ["data.task=regression"], r"data.task is regression, but data.target 'y' is not numeric"),
+    # --- parquet columns no estimator takes (each named, with what to do)
+    *[(f"parquet {what} column", "run", _data("nested.parquet", _parquet(make_frame(400).assign(odd=[value] * 400))), [],
+       rf"data column 'odd' holds {held}, but every column must hold plain values .*; drop it with data.drop: \[odd\], or {fix}")
+      for what, value, held, fix in [
+          ("list", [1, 2], r"lists \(a parquet list or map column\)", "flatten it"),
+          ("struct", {"a": 1, "b": "x"}, r"structs or maps \(a parquet struct or map column\)", "flatten it"),
+          ("binary", b"\x00\x01", "binary values", "decode it"),
+          ("decimal", decimal.Decimal("1.25"), "decimals", "cast it to float"),
+      ]],
+    ("parquet map column", "run", _data("map.parquet", _map_parquet()), [], r"data column 'odd' holds lists"),
     # --- stage commands, on the outputs of the stages before them
     ("split: ragged row", "split", _data("ragged.csv", "x1,x2,y\n1,2,a\n1,2,3,b\n"), [], r"line 3 of the file has 4 fields"),
     ("tune: fixed value rejected", "tune", NONE, [LR_ONLY, "model.params={num_leaves: -3}"], r"model.params.num_leaves is -3, but LightGBM rejects it"),

@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 import os
 import re
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -28,6 +30,8 @@ from tunepipe.models import REGISTRY, build_pipeline, estimator_name, resource_p
 PROBE_ROWS = 30
 # Boosting rounds / trees of a probe fit: whether a value is accepted does not depend on the count.
 PROBE_ROUNDS = 3
+# Seconds to wait for a Dask scheduler's TCP port before execution.dask_address is an error.
+CONNECT_TIMEOUT = 5.0
 # A library's message quoted in ours is cut here (some print whole parameter tables).
 MAX_REASON = 300
 
@@ -40,6 +44,35 @@ def check_run(df: pd.DataFrame, cfg: Config) -> list[str]:
     X = df.drop(columns=[cfg.data.target, *cfg.data.drop])
     check_params_fit(cfg, task, X, y, tuned=True)
     return data.quality_warnings(df, cfg, task)
+
+
+def check_cluster(cfg: Config, timeout: float = CONNECT_TIMEOUT) -> None:
+    """``execution.dask_address`` answers: a TCP connection to the scheduler opens within ``timeout``.
+
+    Checked with the other checks, before anything is written: Dask itself waits 30 s and then
+    fails with a long traceback, after the split is written.
+    """
+    address = cfg.execution.dask_address
+    if cfg.execution.runner != "dask" or address is None:
+        return
+    parsed = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise ConfigError(
+            f"execution.dask_address is '{address}', but must name a host and a port, such as tcp://10.0.0.5:8786"
+        )
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        raise ConfigError(
+            f"execution.dask_address is '{address}', but no Dask scheduler answers there ({reason} within "
+            f"{timeout:g} s); start one (`dask scheduler`), fix the address, or set execution.runner: threads"
+        ) from None
 
 
 def check_split(df: pd.DataFrame, cfg: Config) -> list[str]:

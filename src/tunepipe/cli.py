@@ -179,6 +179,8 @@ def check_project(cfg: Config, root: str | Path, command: str) -> list[str]:
     """
     from tunepipe import checks, data, io  # noqa: PLC0415
 
+    if command in ("run", "tune"):
+        checks.check_cluster(cfg)
     if command in ("run", "split"):
         df = io.read_table(cfg.data.path, root)
         return checks.check_run(df, cfg) if command == "run" else checks.check_split(df, cfg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import math
 import warnings
@@ -162,6 +163,31 @@ def check_columns(df: pd.DataFrame, target: str, drop: list[str]) -> None:
         raise DataError("data.drop removes every feature, but at least one feature column must remain")
 
 
+# Cells a parquet file can hold that no estimator takes: what each is, and what to do instead.
+_NESTED = (
+    ((list, tuple, np.ndarray), "lists (a parquet list or map column)", "flatten it into one column per item"),
+    ((dict,), "structs or maps (a parquet struct or map column)", "flatten it into one column per field"),
+    ((bytes, bytearray, memoryview), "binary values", "decode it to text or numbers"),
+    ((decimal.Decimal,), "decimals", "cast it to float in the data file"),
+)
+
+
+def check_cell_types(df: pd.DataFrame, drop: list[str]) -> None:
+    """Every column that is used (features and target) holds plain values: numbers, strings,
+    booleans, dates. A nested or binary column names itself and the fix."""
+    for name in df.columns:
+        column = df[name]
+        if name in drop or column.dtype != object:
+            continue
+        kinds = set(column.dropna().map(type))
+        for types, what, fix in _NESTED:
+            if any(issubclass(k, types) for k in kinds):
+                raise DataError(
+                    f"data column '{name}' holds {what}, but every column must hold plain values "
+                    f"(numbers, strings, booleans, dates); drop it with data.drop: [{name}], or {fix}"
+                )
+
+
 def _rows(mask: pd.Series) -> str:
     """``rows 3, 17 (counting data rows from 0)`` for the rows where ``mask`` holds."""
     where = np.flatnonzero(mask.to_numpy())
@@ -237,6 +263,7 @@ def validate(df: pd.DataFrame, cfg: Config, scorers: bool = True) -> Task:
     split stage does not read them; the tune and evaluate stages check them on the split).
     """
     check_columns(df, cfg.data.target, cfg.data.drop)
+    check_cell_types(df, cfg.data.drop)
     y = df[cfg.data.target]
     task = infer_task(y, cfg.data.task)
     check_fold_sizes(y, task, cfg.cv.n_splits, cfg.data.test_size)
