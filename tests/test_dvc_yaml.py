@@ -13,7 +13,8 @@ PACKAGE = ROOT / "src" / "tunepipe"
 # Modules a stage imports that cannot change its outputs, so that editing them re-runs nothing:
 # error classes (message text), the thread budget (speed only; tests pin same results), the
 # provenance record (models/model.json, which is not a stage output).
-NOT_DEPS = {"src/tunepipe/errors.py", "src/tunepipe/threads.py", "src/tunepipe/__init__.py", "src/tunepipe/provenance.py"}
+NOT_DEPS = {"src/tunepipe/errors.py", "src/tunepipe/threads.py", "src/tunepipe/__init__.py", "src/tunepipe/provenance.py",
+            "src/tunepipe/interrupt.py"}
 
 
 def _module_file(name: str) -> Path | None:

@@ -17,10 +17,11 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tunepipe import __version__, prefect_home
+from tunepipe import __version__, interrupt, prefect_home
 from tunepipe.errors import ConfigError, DataError, TunepipeError
 from tunepipe.experiments import TAGS_VARIABLE
 
@@ -276,9 +277,26 @@ def main(argv: list[str] | None = None) -> int:
         lock.release()
 
 
+def _interrupted_line(cfg: Config, root: Path, command: str, started: float) -> str:
+    """What Ctrl-C kept, and how to resume: the line printed as the process ends."""
+    cache = root / cfg.execution.cache_dir
+    kept = 0
+    if cfg.execution.cache and cache.is_dir():
+        kept = sum(1 for p in cache.glob("trial-*.json") if p.stat().st_mtime >= started)
+    again = "`tunepipe run`" if command == "run" else f"`tunepipe {command}` (or `dvc repro`)"
+    trials = (f"{kept} trial{'s' if kept != 1 else ''} finished in this run {'are' if kept != 1 else 'is'} in the "
+              f"trial cache ({cfg.execution.cache_dir}), and {again} resumes from them"
+              if cfg.execution.cache else f"the trial cache is off (execution.cache: false): {again} starts over")
+    return (f"tunepipe: interrupted: {trials}; the outputs of the stage that was running are as they were "
+            f"(exit {interrupt.EXIT_STATUS})")
+
+
 def _run(cfg: Config, root: Path, command: str) -> int:
     """Run the command's flow (``run``: the whole pipeline); 1 if it fails."""
     from flows.pipeline import run  # noqa: PLC0415 - Prefect is imported only when a flow runs
+
+    started = time.time() - 1  # file times can be a little coarse
+    interrupt.install(lambda: _interrupted_line(cfg, root, command, started))
 
     # One line per task run state change drowns the progress lines on a search with hundreds of trials.
     logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)

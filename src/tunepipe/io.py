@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from tunepipe import interrupt
 from tunepipe.config import yaml_error_text
 from tunepipe.data import Prepared, fingerprint, folds_from_plan
 from tunepipe.errors import ConfigError, DataError
@@ -335,17 +336,19 @@ def write_files(root: str | Path, writers: dict[Path, Callable[[BinaryIO], Any]]
     """
     root = Path(root)
     staged: list[tuple[str, Path]] = []
-    try:
-        for rel, write in writers.items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            staged.append((_write_temp(path, write), path))
-    except BaseException:
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
-        raise
-    for tmp, path in staged:
-        os.replace(tmp, path)
+    # Ctrl-C never cuts the write in half, and no write starts after it (tunepipe.interrupt).
+    with interrupt.commit():
+        try:
+            for rel, write in writers.items():
+                path = root / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                staged.append((_write_temp(path, write), path))
+        except BaseException:
+            for tmp, _ in staged:
+                Path(tmp).unlink(missing_ok=True)
+            raise
+        for tmp, path in staged:
+            os.replace(tmp, path)
     return [path for _, path in staged]
 
 
@@ -359,7 +362,11 @@ def replace_outputs(
     of this run. Each folder is written beside itself first and swapped in by two renames after
     every file was written; a failure before that leaves the previous outputs as they were.
     """
-    root = Path(root)
+    with interrupt.commit():
+        return _replace_outputs(Path(root), writers, folders)
+
+
+def _replace_outputs(root: Path, writers: dict[Path, Callable[[BinaryIO], Any]], folders: list[Path]) -> list[Path]:
     staged: list[tuple[Path, Path]] = []  # (new folder, final folder)
     try:
         for folder in folders:

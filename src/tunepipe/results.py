@@ -10,17 +10,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from tunepipe.search.racing import Race
 
 Status = Literal["ok", "failed", "pruned"]
 # The candidate number (and bracket) of the model's default configuration: outside every
 # scheduler's brackets, so it never changes what a strategy samples or promotes.
 DEFAULTS = -1
+
+
+class Race(Protocol):
+    """What a raced trial asks its race (:class:`tunepipe.search.racing.Race` is the one rule)."""
+
+    def looks(self) -> tuple[int, ...]:
+        """The fold counts after which the trial is tested."""
+
+    def loses(self, scores: Sequence[float]) -> bool:
+        """Whether the trial, with ``scores`` on its first folds, stops."""
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from tunepipe.trial import TrialSetup
 
 # The libraries whose version can change a trial's scores.
 KEY_LIBRARIES = ("lightgbm", "scikit-learn", "numpy", "pandas", "scipy")
-# Where a trial's evaluation starts: the modules it imports, transitively, are what it runs.
-TRIAL_MODULE = "tunepipe.trial"
+# Where a trial's evaluation starts: the modules it imports, transitively, are what it runs. The
+# racing rule too: a raced trial calls it (through the Race it carries) to decide where it stops.
+TRIAL_MODULES = ("tunepipe.trial", "tunepipe.search.racing")
 
 
-def scoring_modules(root: str = TRIAL_MODULE) -> list[str]:
+def scoring_modules(roots: tuple[str, ...] = TRIAL_MODULES) -> list[str]:
     """Every tunepipe module a trial runs: ``root`` and what it imports, transitively (sorted).
 
     Read from the sources' import statements, so a module that starts to matter to a trial's
@@ -27,7 +28,7 @@ def scoring_modules(root: str = TRIAL_MODULE) -> list[str]:
     """
     package = Path(sys.modules["tunepipe"].__file__).parent  # type: ignore[arg-type]
     seen: set[str] = set()
-    todo = [root]
+    todo = list(roots)
     while todo:
         name = todo.pop()
         if name in seen:

@@ -1,0 +1,79 @@
+"""Faults in real processes: Ctrl-C (SIGINT to the process group, as a terminal sends it) stops a
+run at once, keeps every finished trial, writes nothing more, and the next run resumes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from prefect.settings import PREFECT_API_URL
+
+from tests.conftest import BASE_RAW, make_frame
+from tests.flows.test_project_lock import _wait_for
+
+# A search long enough to be interrupted mid-way: tpe, 120 configurations, no early stopping.
+LONG = ["search.strategy=tpe", "search.n_candidates=120", "search.max_resources=400", "search.early_stopping=null"]
+
+
+def _project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    make_frame(2000, "binary", seed=3).to_csv(tmp_path / "data.csv", index=False)
+    raw = {**BASE_RAW, "search": {k: v for k, v in BASE_RAW["search"].items()
+                                  if k not in ("factor", "min_resources", "aggressive_elimination")}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    return tmp_path, {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+
+
+def _run(root: Path, env: dict[str, str], *overrides: str) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "tunepipe.cli", "run", *(a for o in overrides for a in ("-S", o))]
+    # Its own process group, as a shell gives a command: Ctrl-C reaches the group.
+    return subprocess.Popen(args, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _outputs(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for folder in ("metrics", "models", "reports", "data/split")
+            for p in sorted((root / folder).rglob("*")) if p.is_file()}
+
+
+def _cached(root: Path) -> set[str]:
+    return {p.name for p in (root / ".tunepipe/cache").glob("trial-*.json")}
+
+
+def test_ctrl_c_stops_at_once_keeps_finished_trials_writes_nothing_and_the_next_run_resumes(tmp_path: Path) -> None:
+    root, env = _project(tmp_path)
+    first = _run(root, env, "search.n_candidates=3")
+    assert first.wait(timeout=600) == 0, first.communicate()[1]
+    before, cached_before = _outputs(root), _cached(root)
+
+    long = _run(root, env, *LONG)
+    try:
+        _wait_for(lambda: len(_cached(root) - cached_before) >= 3, long, "3 new trials in the trial cache", timeout=300)
+        signalled = time.monotonic()
+        os.killpg(long.pid, signal.SIGINT)
+        os.killpg(long.pid, signal.SIGINT)  # a second Ctrl-C changes nothing
+        _, err = long.communicate(timeout=60)
+        stopped = time.monotonic() - signalled
+    finally:
+        long.kill()
+    assert long.returncode == 130, err
+    assert stopped < 10, f"took {stopped:.1f} s to stop"
+    kept = _cached(root) - cached_before
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"tunepipe: interrupted: {len(kept)} trials finished in this run are in the trial cache "
+                           "(.tunepipe/cache), and `tunepipe run` resumes from them"), err
+    assert "Traceback" not in err
+    assert _outputs(root) == before  # no stage wrote after the signal
+    assert not list(root.rglob("*.tmp*"))  # and nothing half-written was left
+
+    # The next run with the same params takes every kept trial from the trial cache.
+    again = subprocess.run([sys.executable, "-m", "tunepipe.cli", "tune", *(a for o in LONG[:1] + ["search.n_candidates=6"]
+                            + LONG[2:] for a in ("-S", o))], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    taken = re.search(r"(\d+) taken from the trial cache", again.stderr + again.stdout)
+    assert taken is not None and int(taken.group(1)) >= 3, again.stderr
