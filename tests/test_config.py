@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from tunepipe.config import Distribution, apply_overrides, parse_config, parse_override
+from tunepipe.config import Distribution, apply_overrides, ignored_keys, parse_config, parse_override
+from tunepipe.io import read_params
 from tunepipe.models import default_space
 from tunepipe.errors import ConfigError
 
@@ -227,3 +229,24 @@ def test_messages_name_the_params_file_given(raw: dict[str, Any]) -> None:
         parse_config({**raw, "serach": {}}, source="conf/other.yaml")
     with pytest.raises(ConfigError, match=r"params file 'conf/other.yaml' must be a mapping of sections, but holds a list"):
         parse_config([1, 2], source="conf/other.yaml")
+
+
+SHIPPED_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+
+
+def test_the_shipped_params_give_no_note_about_keys_the_default_strategy_does_not_read() -> None:
+    cfg = parse_config(read_params(SHIPPED_PARAMS))
+    assert ignored_keys(cfg.search) == []
+
+
+@pytest.mark.parametrize(("overrides", "ignored"), [
+    (["search.strategy=tpe", "search.factor=4"], ["factor"]),
+    (["search.strategy=tpe", "search.factor=3"], []),          # at its default: nothing is lost
+    (["search.strategy=halving", "search.window=8"], ["window"]),
+    (["search.strategy=random", "search.racing=false", "search.window=2"], ["window"]),
+    (["search.strategy=halving", "search.factor=4"], []),
+])
+def test_a_key_set_away_from_its_default_that_the_strategy_does_not_read_is_named(
+    overrides: list[str], ignored: list[str]
+) -> None:
+    assert ignored_keys(parse_config(read_params(SHIPPED_PARAMS), overrides).search) == ignored

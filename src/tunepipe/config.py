@@ -308,13 +308,21 @@ class SearchConfig(_Section):
 
 
 def ignored_keys(search: SearchConfig) -> list[str]:
-    """Keys set in params.yaml (or by -S) that ``search.strategy`` does not read, sorted."""
+    """Keys set in params.yaml (or by -S) to a value other than their default that ``search.strategy``
+    does not read, sorted.
+
+    A key at its default loses nothing by being ignored: params.yaml lists the bracketed
+    strategies' keys at their defaults, so that ``dvc exp run -S search.factor=4`` finds them
+    (DVC's -S changes a key that exists; adding one needs ``+``), and a default run stays quiet.
+    """
     read = COMMON_SEARCH_KEYS | STRATEGY_KEYS[search.strategy]
     if search.strategy in ("random", "grid") and not search.racing:
         read -= {"window"}  # only racing makes their decisions depend on results as they arrive
     if search.strategy in ("hyperband", "bohb") and search.min_resources != "exhaust":
         read -= {"n_candidates"}
-    return sorted(search.model_fields_set - read)
+    fields = type(search).model_fields
+    changed = {k for k in search.model_fields_set if getattr(search, k) != fields[k].default}
+    return sorted(changed - read)
 
 
 class ModelConfig(_Section):
