@@ -15,7 +15,7 @@ from tunepipe.data import folds_from_plan, prepare
 from tunepipe.results import Trial
 from tunepipe.search.racing import Race
 from tunepipe.execution import ProcessEnv
-from tunepipe import execution
+from tunepipe import execution, lgbm
 from tunepipe.trial import evaluate_trial, lineage_key, subsample
 
 
@@ -207,3 +207,29 @@ def test_columns_named_with_json_characters_score_as_plain_ones(cfg: Any) -> Non
         assert result.status == "ok", result.error
         scores.append(result.fold_scores)
     np.testing.assert_array_equal(*scores)
+
+
+@pytest.mark.parametrize("budgets", [(37, 111, 333), (20, 60, 180)])
+def test_with_early_stopping_a_promoted_trial_goes_on_from_its_boosters_and_stops_where_a_fresh_one_would(
+    prepared: Any, budgets: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Early stopping looks at the curve every 50 rounds; a rung's boosters end at 37, 111, ...: the
+    # next rung must not start over (it did: its first step, 50 rounds, was below 111).
+    folds = folds_from_plan(prepared.fold)
+    params = {"learning_rate": 0.03, "num_leaves": 7}
+    setup = _setup(prepared, continue_boosting=True, score_best_iteration=True, early_stopping=50, data_fingerprint="f")
+    made = []
+    init = lgbm.LiveBooster.__init__
+    monkeypatch.setattr(lgbm.LiveBooster, "__init__", lambda self, *a, **k: (made.append(1), init(self, *a, **k))[1])
+    env = execution.ProcessEnv()
+    execution.release_live_models()
+    for rung, budget in enumerate(budgets):
+        made.clear()
+        continued = evaluate_trial(_trial(5, params, rung, budget), prepared.X_train, prepared.y_train, folds, setup,
+                                   len(prepared.train), env)
+        assert len(made) == (len(folds) if rung == 0 else 0)  # later rungs build no booster: they go on
+        made.clear()
+        fresh = evaluate_trial(_trial(5, params, rung, budget), prepared.X_train, prepared.y_train, folds,
+                               _setup(prepared, score_best_iteration=True, early_stopping=50), len(prepared.train))
+        assert (continued.fold_scores, continued.best_budget) == (fresh.fold_scores, fresh.best_budget)
+    execution.release_live_models()

@@ -307,20 +307,22 @@ def _evaluate_boosted(
     seconds = [0.0] * len(folds)
     patience = setup.early_stopping
     best_iteration = setup.score_best_iteration and setup.resource == "n_estimators"
+    resumed = 0  # rounds every fold's live booster already has
+    if lineage and trial.race is None:
+        assert env.live is not None
+        live = [env.live.take((lineage, i)) for i in range(len(folds))]
+        counts = {b.rounds for b in live if b is not None}
+        # Only boosters of one round count on every fold, not past this budget, can go on (a
+        # fold evicted from the store, or a longer run of another search: start over).
+        if None not in live and len(counts) == 1 and 0 < min(counts) <= rounds:
+            boosters, resumed = live, min(counts)
 
     def advance(i: int, to_rounds: int) -> None:
         t0 = time.perf_counter()
         booster = boosters[i]
         if booster is None:
-            if lineage:
-                assert env.live is not None
-                booster = env.live.take((lineage, i))
-                if booster is not None and booster.rounds > to_rounds:
-                    booster = None  # boosted past this budget already (another search): start over
-            if booster is None:
-                fold = env.binned_fold(setup, i, X, y, *folds[i], key)
-                booster = lgbm.LiveBooster(fold, estimator, setup.scoring)
-            boosters[i] = booster
+            fold = env.binned_fold(setup, i, X, y, *folds[i], key)
+            booster = boosters[i] = lgbm.LiveBooster(fold, estimator, setup.scoring)
         booster.advance(to_rounds)
         seconds[i] += time.perf_counter() - t0
 
@@ -331,9 +333,11 @@ def _evaluate_boosted(
         """Advance folds ``ids`` in step from ``done`` rounds until early stopping or the budget.
 
         In step: every fold reaches the same round count before the mean curve is looked at, so
-        where a trial stops depends only on its scores."""
+        where a trial stops depends only on its scores. The curve is looked at after rounds
+        patience, 2 x patience, ... and the budget, whatever ``done`` it starts from (a promoted
+        trial going on from its boosters stops where a fresh one would)."""
         while done < rounds:
-            done = rounds if patience is None else min(rounds, done + patience)
+            done = rounds if patience is None else min(rounds, (done // patience + 1) * patience)
             advance_all(ids, done)
             if patience is not None and done - _best_round([boosters[i] for i in ids], done)[0] >= patience:
                 break
@@ -349,7 +353,12 @@ def _evaluate_boosted(
 
     every = list(range(len(folds)))
     stages = _stages(trial, len(folds))
-    if len(stages) == 1:
+    if len(stages) == 1 and resumed:
+        # Going on from a smaller budget: where a fresh trial would have stopped by now, if it
+        # would have, is in the curves already; else only the extra rounds are trained.
+        stopped = _first_stop([boosters[i] for i in every], resumed, patience, rounds)
+        done = stopped if stopped is not None else train(every, resumed)
+    elif len(stages) == 1:
         done = train(every, 0)
     else:
         done = train(list(stages[0]), 0)
