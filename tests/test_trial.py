@@ -233,3 +233,26 @@ def test_with_early_stopping_a_promoted_trial_goes_on_from_its_boosters_and_stop
                                _setup(prepared, score_best_iteration=True, early_stopping=50), len(prepared.train))
         assert (continued.fold_scores, continued.best_budget) == (fresh.fold_scores, fresh.best_budget)
     execution.release_live_models()
+
+
+def test_a_scorer_not_computed_every_round_picks_the_same_round_whatever_the_path(prepared: Any) -> None:
+    # balanced_accuracy is scored on a grid of rounds and at the end of each advance: a raced
+    # trial (its last folds advanced in one go), a continued one (from boosters of a smaller
+    # budget) and a fresh one must still choose among the same rounds.
+    folds = folds_from_plan(prepared.fold)
+    params = {"learning_rate": 0.03, "num_leaves": 7}
+    common = dict(score_best_iteration=True, early_stopping=5, scoring="balanced_accuracy")
+    fresh = evaluate_trial(_trial(2, params, 1, 111), prepared.X_train, prepared.y_train, folds,
+                           _setup(prepared, **common), len(prepared.train))
+    raced = evaluate_trial(Trial(2, 2, params, 111, rung=1, race=Race((-1.0,) * len(folds))), prepared.X_train,
+                           prepared.y_train, folds, _setup(prepared, **common), len(prepared.train))
+    setup = _setup(prepared, continue_boosting=True, data_fingerprint="f", **common)
+    env = execution.ProcessEnv()
+    execution.release_live_models()
+    evaluate_trial(_trial(2, params, 0, 37), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
+    continued = evaluate_trial(_trial(2, params, 1, 111), prepared.X_train, prepared.y_train, folds, setup,
+                               len(prepared.train), env)
+    execution.release_live_models()
+    assert raced.status == "ok"
+    assert (raced.fold_scores, raced.best_budget) == (fresh.fold_scores, fresh.best_budget)
+    assert (continued.fold_scores, continued.best_budget) == (fresh.fold_scores, fresh.best_budget)

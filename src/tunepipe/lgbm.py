@@ -253,8 +253,8 @@ class RoundMetric:
             same comparison and mean as ``accuracy_score``, without its label checks).
         every_round: Whether every round is scored. False for scikit-learn classification scorers,
             whose label checks cost several rounds of training each call (31 ms for
-            balanced_accuracy on 10k string labels, benchmarks/lgbm_engine.py); those score rounds
-            1, 2, 4, 8, ... and the last round of each :meth:`LiveBooster.advance`.
+            balanced_accuracy on 10k string labels, benchmarks/lgbm_engine.py); those score the
+            rounds :func:`on_grid` names and the last round of each :meth:`LiveBooster.advance`.
     """
 
     scoring: str
@@ -280,6 +280,18 @@ _NATIVE: dict[tuple[str, str], tuple[str, float, float]] = {
     ("binary", "accuracy"): ("binary_error", -1.0, 1.0),
     ("multiclass", "neg_log_loss"): ("multi_logloss", -1.0, 0.0),
 }
+
+
+# Rounds a scorer that is not computed every round scores, whatever the path a booster took (how
+# its training was split into advances by racing, early stopping or continued boosting): 1, 2, 4,
+# ..., 64 early on, where curves move fast, then every 25th. A best round is chosen among these
+# only (tunepipe.trial), so a continued or raced booster picks the same round as a fresh one.
+GRID_STEP = 25
+
+
+def on_grid(r: int) -> bool:
+    """Whether round ``r`` (from 1) is one that every path scores."""
+    return r & (r - 1) == 0 or r % GRID_STEP == 0
 
 
 def round_metric(scoring: str, task: Task, n_classes: int | None = None) -> RoundMetric:
@@ -457,8 +469,8 @@ class LiveBooster:
         estimator: An unfitted ``LGBMClassifier`` / ``LGBMRegressor`` with the trial's parameters
             (``n_estimators`` is ignored; :meth:`advance` says how many rounds).
         scoring: A scikit-learn scorer name.
-        every_round: Score every round (True) or rounds 1, 2, 4, ... and the last of each advance
-            (False); None: as :func:`round_metric` says for the scorer. A native AUC costs about a
+        every_round: Score every round (True) or the rounds :func:`on_grid` names and the last of
+            each advance (False); None: as :func:`round_metric` says for the scorer. A native AUC costs about a
             quarter of a round on a fold with few columns (benchmarks/lgbm_engine.py).
     """
 
@@ -517,7 +529,7 @@ class LiveBooster:
                 # (bagging may find one next round), so the random draws stay in step.
                 self.booster.update()
                 r = len(self._curve) + 1
-                scored = self.metric.every_round or r == to_rounds or r & (r - 1) == 0
+                scored = self.metric.every_round or r == to_rounds or on_grid(r)
                 self._curve.append(self._score() if scored else math.nan)
             return self.curve
 

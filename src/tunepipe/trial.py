@@ -395,10 +395,14 @@ def _first_stop(boosters: list[Any], trained: int, patience: int | None, rounds:
 def _best_round(boosters: list[Any], rounds: int) -> tuple[int, tuple[float, ...]]:
     """The round (1..rounds) with the best mean validation score, and the folds' scores there.
 
-    Rounds not scored on every fold are skipped; of equal means the fewest rounds win; an all-NaN
+    Rounds not scored on every fold are skipped, and so, for a scorer not computed every round,
+    are rounds off :func:`lgbm.on_grid` (the last round of an advance is scored too, but which
+    rounds end an advance depends on the path); of equal means the fewest rounds win; an all-NaN
     curve (every fold failed to score) keeps the last round.
     """
     table = np.vstack([b.curve[:rounds] for b in boosters])  # folds x rounds
+    if not all(b.metric.every_round for b in boosters):
+        table[:, [not lgbm.on_grid(r) for r in range(1, table.shape[1] + 1)]] = np.nan
     mean = table.mean(axis=0)
     best = int(np.nanargmax(mean)) if not np.isnan(mean).all() else rounds - 1
     return best + 1, tuple(float(v) for v in table[:, best])
