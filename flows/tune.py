@@ -101,6 +101,15 @@ def _outcome(future: PrefectFuture[Observation], trial: Trial, n_folds: int) -> 
     return Observation(trial, (math.nan,) * n_folds, status="failed", error=text.strip().splitlines()[0][:500])
 
 
+def _at_round(o: Observation) -> str:
+    """``, at its best round count 696 of 1000`` (or past its budget, boosting on while improving)."""
+    if o.best_budget is None:
+        return ""
+    if o.best_budget > o.trial.budget:
+        return f", at its best round count {o.best_budget} (boosted past its budget of {o.trial.budget} while improving)"
+    return f", at its best round count {o.best_budget} of {o.trial.budget}"
+
+
 class Progress:
     """Logs the search's progress about ten times: trials done, from the cache, failed, best so far."""
 
@@ -122,7 +131,7 @@ class Progress:
             best = "n/a"
             if self.best is not None:
                 t = self.best.trial
-                at = f", at its best round count {self.best.best_budget} of {t.budget}" if self.best.best_budget else ""
+                at = _at_round(self.best)
                 best = f"{self.best.mean_score:.5f} ({t.label}, budget {t.budget}{at})"
             raced = f", {self.pruned} stopped by racing" if self.pruned else ""
             get_run_logger().info(
@@ -257,9 +266,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     )
     io.write_timings(root, report.timings_table(search.observations))
     artifact = _publish_leaderboard(trials)
-    at = ""
-    if best.best_budget is not None:
-        at = f" at its best round count {best.best_budget} of {best.trial.budget}"
+    at = _at_round(best).replace(",", "", 1)
     logger.info(
         "winner: %s, CV %s %.5f%s (the best at the largest budget). Outputs: %s",
         best.trial.label, cfg.search.scoring, cv["best_score"], at, ", ".join(str(p) for p in paths),

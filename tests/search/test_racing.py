@@ -11,8 +11,9 @@ import pytest
 from scipy import stats
 
 from tests.search.conftest import ListSampler, fresh, table_data
-from tunepipe.results import Trial
-from tunepipe.search.racing import ALPHA, Race, Racing
+from tunepipe.results import Observation, Trial
+from tunepipe.search import History
+from tunepipe.search.racing import ALPHA, Race, Racing, pooled_spread
 from tunepipe.search.schedulers import FIFO
 from tunepipe.trial import evaluate_trial
 
@@ -60,7 +61,8 @@ def test_looks_adapt_to_the_number_of_folds() -> None:
     assert Race((0.0,) * 10).looks() == tuple(range(2, 10))
 
 
-def test_a_configuration_as_good_as_the_incumbent_is_stopped_at_most_alpha_of_the_time() -> None:
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_configuration_as_good_as_the_incumbent_is_stopped_at_most_alpha_of_the_time(pooled: bool) -> None:
     # Fold scores with shared fold difficulty and independent noise: the incumbent and an equal
     # challenger drawn alike. Over the looks, the test's error rate must stay within alpha.
     rng = np.random.default_rng(0)
@@ -70,7 +72,8 @@ def test_a_configuration_as_good_as_the_incumbent_is_stopped_at_most_alpha_of_th
     for _ in range(n):
         incumbent = tuple(0.8 + difficulty + rng.normal(0, 0.005, size=5))
         challenger = 0.8 + difficulty + rng.normal(0, 0.005, size=5)
-        race = Race(incumbent)
+        # The pooled spread as the history would estimate it: a difference of two draws of sd 0.005.
+        race = Race(incumbent, spread=0.005 * math.sqrt(2), dof=40) if pooled else Race(incumbent)
         stopped += any(race.loses(tuple(challenger[:k])) for k in race.looks())
     assert stopped / n <= ALPHA
 
@@ -119,3 +122,37 @@ def test_each_trial_races_the_best_fully_scored_observation_so_far(table_kind: A
     # 4 would lose to 1 after 3 folds, but races 3, whose fold scores it is not consistently below.
     assert [o.status for o in search.observations] == ["ok", "ok", "pruned", "ok", "ok"]
     assert search.best.trial.candidate == 3
+
+
+def test_the_spread_is_pooled_over_fully_scored_trials_against_the_current_incumbent() -> None:
+    history = History()
+    table = [  # (status, fold scores) of trials at budget 10; trial 1 is the incumbent
+        ("ok", (0.70, 0.72, 0.71, 0.69, 0.70)),
+        ("ok", (0.80, 0.79, 0.81, 0.80, 0.82)),
+        ("pruned", (0.60, 0.61, math.nan, math.nan, math.nan)),   # left out: selected for a small spread
+        ("ok", (0.78, 0.80, 0.80, 0.77, 0.81)),
+    ]
+    for number, (status, scores) in enumerate(table):
+        trial = Trial(number, number, {}, 10)
+        history.trials.append(trial)
+        history.observations.append(Observation(trial, scores, status=status))
+    incumbent = table[1][1]
+    # By hand: the differences of trials 0 and 3 from trial 1, their squared deviations pooled.
+    d0 = np.subtract(table[0][1], incumbent)
+    d3 = np.subtract(table[3][1], incumbent)
+    expected = math.sqrt((np.var(d0) * 5 + np.var(d3) * 5) / 8)
+    spread, dof = pooled_spread(history, 10, incumbent)
+    assert (spread, dof) == (pytest.approx(expected), 8)
+    assert pooled_spread(history, 20, incumbent) is None  # nothing at that budget
+
+
+def test_with_a_pooled_spread_a_consistently_worse_trial_stops_after_two_folds() -> None:
+    scores = (-0.24, -0.255)  # 0.04 and 0.035 below the incumbent
+    assert not Race(INCUMBENT).loses(scores)  # alone, 2 differences are too few to tell
+    assert Race(INCUMBENT, spread=0.005, dof=40).loses(scores)
+    # ... but never below the trial's own spread: erratic differences keep it going.
+    assert not Race(INCUMBENT, spread=0.005, dof=40).loses((-0.30, -0.17))
+    # scipy's t-test with the pooled spread (a z-like test at 40 degrees of freedom) agrees.
+    diffs = np.subtract(scores, INCUMBENT[:2])
+    t = diffs.mean() / (0.005 / math.sqrt(2))
+    assert stats.t.cdf(t, 40) < ALPHA / 3
