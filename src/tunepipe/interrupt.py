@@ -1,4 +1,4 @@
-"""Ctrl-C (SIGINT) and SIGTERM: stop a run within a moment, keep every finished trial, write nothing more.
+"""Ctrl-C (SIGINT): stop a run within a moment, keep every finished trial, write nothing more.
 
 On the first signal a watcher thread waits for any write of outputs in progress to finish (a write
 is all or nothing, :func:`commit`), takes the commit lock so that no other write starts, prints
@@ -9,6 +9,9 @@ in the trial cache (each is written there as it finishes), so the next run resum
 
 The process ends through ``os._exit``: Python's own shutdown would join the worker threads, i.e.
 wait for the running fits. The operating system releases the project lock.
+
+SIGTERM is left to Prefect: while a flow runs, Prefect takes it over as its runner's request to
+cancel the flow run (it restores the previous handler only after its own teardown).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def requested() -> bool:
 
 
 def install(message: Callable[[], str]) -> None:
-    """Stop the process on SIGINT / SIGTERM as the module says; ``message()`` gives its last line.
+    """Stop the process on SIGINT as the module says; ``message()`` gives its last line.
 
     Only from the main thread (where Python runs signal handlers).
     """
@@ -61,7 +64,6 @@ def install(message: Callable[[], str]) -> None:
         threading.Thread(target=_end, args=(message,), name="tunepipe-interrupt", daemon=True).start()
 
     signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
 
 
 def _end(message: Callable[[], str]) -> None:
