@@ -13,7 +13,7 @@ from prefect.logging import get_run_logger
 
 from tunepipe import io, report
 from tunepipe.config import Config
-from tunepipe.evaluate import PLOT_FILES, holdout_metrics, task_plot
+from tunepipe.evaluate import PLOT_FILES, holdout_metrics, plot_files, task_plot
 
 
 @task(name="holdout", task_run_name="holdout {label}", cache_policy=NO_CACHE)
@@ -47,10 +47,11 @@ def evaluate(cfg: Config, root: str = ".") -> dict[str, Any]:
         "gain": scores["score"] - max(baseline, trial0), **scores,
     }
     name, frame = plot_data(root, cfg)
+    split_task = next(t for t, n in PLOT_FILES.items() if n == name)
     # reports/eval/ is replaced whole: another task's plot from an earlier run would look current.
-    paths = io.replace_outputs(
-        root, {io.TEST_JSON: io.json_writer(test), io.EVAL_DIR / name: io.csv_writer(frame)}, folders=[io.EVAL_DIR]
-    )
+    # The other tasks' files are there without rows: dvc.yaml declares them all.
+    plots = {io.EVAL_DIR / n: io.csv_writer(f) for n, f in plot_files(split_task, frame).items()}
+    paths = io.replace_outputs(root, {io.TEST_JSON: io.json_writer(test), **plots}, folders=[io.EVAL_DIR])
     summary = create_markdown_artifact(
         markdown=report.summary_markdown(cv, test, cfg.model.kind, winner["params"]), key="tunepipe-summary", description="Tuning summary"
     )

@@ -24,6 +24,16 @@ from tunepipe.errors import DataError
 MAX_PLOT_POINTS = 2000
 # The task's plot: file name under reports/eval/ (dvc.yaml declares one plot per name).
 PLOT_FILES: dict[Task, str] = {"binary": "roc.csv", "multiclass": "confusion.csv", "regression": "predictions.csv"}
+# Each plot file's columns: the files of the other tasks are written with these and no rows, so
+# that `dvc plots show` finds every file dvc.yaml declares (a missing one is a failure there).
+PLOT_COLUMNS: dict[Task, tuple[str, ...]] = {
+    "binary": ("fpr", "tpr", "threshold"), "multiclass": ("actual", "predicted"), "regression": ("actual", "predicted"),
+}
+
+
+def plot_files(task: Task, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every task's plot file: ``task``'s with ``frame``, the others empty (their columns only)."""
+    return {name: frame if t == task else pd.DataFrame(columns=list(PLOT_COLUMNS[t])) for t, name in PLOT_FILES.items()}
 
 
 def holdout_metrics(

@@ -119,8 +119,10 @@ def test_flow_writes_the_output_contract(tmp_path: Path, case: str) -> None:
     # Plot data: the best score so far never falls; the task's plot on the holdout.
     progress = pd.read_csv(root / "reports/progress.csv")
     assert len(progress) == len(trials) and progress["best_so_far"].is_monotonic_increasing
-    plots = sorted(p.name for p in (root / "reports/eval").iterdir())
-    assert plots == [{"binary": "roc.csv", "multiclass": "confusion.csv", "regression": "predictions.csv"}[task]]
+    plots = {p.name: len(pd.read_csv(p)) for p in (root / "reports/eval").iterdir()}
+    own = {"binary": "roc.csv", "multiclass": "confusion.csv", "regression": "predictions.csv"}[task]
+    assert sorted(plots) == ["confusion.csv", "predictions.csv", "roc.csv"]
+    assert plots[own] > 0 and all(n == 0 for name, n in plots.items() if name != own)
 
 
 def test_same_params_same_results_with_any_execution_settings(tmp_path: Path) -> None:
