@@ -149,6 +149,9 @@ def run_search(search: Search, cfg: Config, ref: io.SplitRef, setup: TrialSetup,
     """
     budget = cfg.search.time_budget
     deadline = time.monotonic() + budget if budget is not None else None
+    # With a time budget, trials are handed to the task runner only as it has a free slot: a
+    # trial queued there could not be withdrawn once the budget is spent.
+    slots = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)[0] if deadline is not None else None
     cache_dir = str((Path(root) / cfg.execution.cache_dir).resolve()) if cfg.execution.cache else None
     task = trial_task(cfg)
     n_folds = cfg.cv.n_splits
@@ -163,7 +166,7 @@ def run_search(search: Search, cfg: Config, ref: io.SplitRef, setup: TrialSetup,
             )
             continue
         told = False
-        for asked in search.ask():
+        for asked in search.ask(None if slots is None else slots - len(running)):
             hit = io.read_trial_result(cache_dir, trial_key(asked, ref.fingerprint, setup), asked) if cache_dir else None
             if hit is not None:
                 search.tell(hit)

@@ -137,3 +137,17 @@ def test_the_defaults_run_at_the_last_rungs_budget_so_they_win_only_on_merit(str
     reached = max(o.trial.budget for o in ran if not o.trial.is_defaults)
     assert ran[0].trial.is_defaults and ran[0].trial.budget == reached
     assert not search.best.trial.is_defaults and search.best.trial.budget == reached
+
+
+def test_ask_with_a_limit_hands_out_the_same_trials_and_close_withdraws_the_rest() -> None:
+    search = fresh(FIFO(6, budget=10), window=None)
+    first = search.ask(limit=2)
+    assert [t.number for t in first] == [0, 1]
+    assert [t.number for t in search.ask(limit=1)] == [2]  # the same trials, handed out later
+    search.tell(observe(first[0], 0.5))
+    search.close()  # trials 3-5 were never handed out: withdrawn, as if never asked
+    assert [t.number for t in search.history.trials] == [0, 1, 2]
+    assert search.ask() == [] and not search.done  # 1 and 2 are still running
+    search.tell(observe(first[1], 0.6))
+    search.tell(observe(search.history.trials[2], 0.4))
+    assert search.done and search.best.trial.number == 1

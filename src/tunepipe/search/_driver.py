@@ -80,11 +80,14 @@ class Search:
             self.history.trials.append(trial)
             self._fresh.append(trial)
 
-    def ask(self) -> list[Trial]:
+    def ask(self, limit: int | None = None) -> list[Trial]:
         """Every trial that can start now and has not been handed out (possibly none: then wait
-        for an observation)."""
+        for an observation); at most ``limit`` of them, the rest stay for a later ``ask`` (and
+        are withdrawn by :meth:`close`). The limit changes what is handed out when, never which
+        trials the search asks for."""
         self._issue()
-        fresh, self._fresh = self._fresh, []
+        cut = len(self._fresh) if limit is None else max(0, limit)
+        fresh, self._fresh = self._fresh[:cut], self._fresh[cut:]
         return fresh
 
     def tell(self, observation: Observation) -> list[Observation]:
