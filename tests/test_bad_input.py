@@ -54,6 +54,7 @@ def project(tmp_path: Path) -> Path:
         io.WINNER_JSON: io.json_writer({"candidate": 0, "label": "c000 r1", "params": {"num_leaves": 7}, "n_resources": 3}),
         io.MODEL_FILE: io.joblib_writer(model),
         io.BASELINE_FILE: io.joblib_writer(model),
+        io.DEFAULTS_TRIAL_FILE: io.joblib_writer(model),
         io.TEST_JSON: io.json_writer({"score": 0.8, "baseline_score": 0.79}),
         io.EVAL_DIR / "roc.csv": io.csv_writer(pd.DataFrame({"fpr": [0.0, 1.0], "tpr": [0.0, 1.0]})),
     })

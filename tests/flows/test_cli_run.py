@@ -37,6 +37,8 @@ def test_tunepipe_run_process_writes_outputs_and_ends_with_the_summary(tmp_path:
     assert proc.stdout.rstrip().endswith(summary.stdout.rstrip())
     lines = summary.stdout.splitlines()
     assert lines[0] == f"strategy         halving, {cv['n_trials']} trials (0 failed)"
-    assert f"holdout roc_auc  {test['score']:.5f} (defaults {test['baseline_score']:.5f}" in summary.stdout
+    assert f"holdout roc_auc  {test['score']:.5f} ({test['gain']:+.5f} against the better baseline)" in summary.stdout
+    assert (f"baselines        the model's defaults {test['baseline_score']:.5f}, the defaults' trial "
+            f"{test['defaults_trial_score']:.5f}") in summary.stdout
     assert "5/5 trials done" in proc.stderr  # progress lines go to the log (stderr)
     assert "Traceback" not in proc.stderr

@@ -65,7 +65,7 @@ def test_flow_writes_the_output_contract(tmp_path: Path, case: str) -> None:
     names = sorted(cfg.search.space)
 
     # reports/trials.csv: one row per candidate per rung, every contract column.
-    expected = ["trial", "candidate", "bracket", "rung", "n_resources", *(f"param_{n}" for n in names),
+    expected = ["trial", "candidate", "bracket", "rung", "n_resources", "proposed_by", *(f"param_{n}" for n in names),
                 *(f"split{k}_test_score" for k in range(cfg.cv.n_splits)), "best_n_resources",
                 "mean_test_score", "std_test_score", "rank_test_score", "status", "error"]
     assert list(trials.columns) == expected
@@ -211,7 +211,8 @@ def test_task_runs_are_named_like_the_search_and_artifacts_published(tmp_path: P
     # Each stage's run is named as `dvc repro` names it, not with Prefect's random words.
     assert run_names == [f"{stage}: halving lightgbm on data.csv" for stage in ("evaluate", "split", "train", "tune")]
     assert {n for n in names if not n.startswith("trial")} == {
-        "prepare", f"refit {winner}", "refit defaults", "holdout winner", "holdout defaults", "task plot"}
+        "prepare", f"refit {winner}", "refit defaults", "refit defaults' trial", "holdout winner", "holdout defaults",
+        "holdout defaults' trial", "task plot"}
     assert [(a["key"], a["type"], a["flow_run_id"]) for a in artifacts] == [
         ("tunepipe-leaderboard", "table", str(flow_names["tunepipe-tune"])),
         ("tunepipe-summary", "markdown", str(flow_names["tunepipe-evaluate"])),
