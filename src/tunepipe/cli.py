@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,14 @@ SERVER_HELP = (
 
 SUMMARY_HELP = "print what the last run did: strategy, trials, winner, CV and holdout scores against the defaults"
 PREDICT_HELP = "predict new rows with the refit winner (models/model.joblib): one row out per row in, in order"
+EXP_HELP = (
+    "`dvc exp show` with the columns that matter: the holdout score, the two baselines and the gain, the best "
+    "CV score, the trials, and the params that differ between the experiments (other args go to dvc)"
+)
+# `tunepipe exp`: DVC's --keep wins over --drop and --only-changed. Dropped: every metric (a name
+# without a dot) and every file dependency (a path); kept: the metrics a reader compares first.
+EXP_DROP = r"^[^.]*$|.*/"
+EXP_KEEP = r"^(Experiment|score|gain|baseline_score|defaults_trial_score|best_score|n_trials|search\.strategy)$"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,10 +89,20 @@ def _parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help=SUMMARY_HELP, description=SUMMARY_HELP)
     summary.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     summary.add_argument("--root", default=".", help="project folder (default: .)")
+    exp = sub.add_parser("exp", help=EXP_HELP, description=EXP_HELP)
+    exp.add_argument("dvc_args", nargs=argparse.REMAINDER, help="more `dvc exp show` arguments, e.g. -A or --sort-by score")
     server = sub.add_parser("server", help=SERVER_HELP, description=SERVER_HELP)
     server.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     server.add_argument("--port", type=int, default=4200, help="port (default: 4200)")
     return parser
+
+
+def _exp(dvc_args: list[str]) -> int:
+    """``dvc exp show`` with :data:`EXP_DROP` / :data:`EXP_KEEP` and ``dvc_args``; dvc's exit status."""
+    dvc = Path(sys.executable).with_name("dvc")
+    command = [str(dvc) if dvc.exists() else "dvc", "exp", "show", "--only-changed", "--drop", EXP_DROP,
+               "--keep", EXP_KEEP, *dvc_args]
+    return subprocess.run(command, check=False).returncode
 
 
 def _server(host: str, port: int) -> int:
@@ -226,6 +245,8 @@ def _error(exc: TunepipeError) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["exp"]:  # everything after it is dvc's (argparse would read --no-pager as ours)
+        return _exp(argv[1:])
     args = _parser().parse_args(argv)
     # No network here and no reason to phone home; set before Prefect is imported.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -234,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if args.command == "server":
         return _server(args.host, args.port)
+    if args.command == "exp":
+        return _exp(args.dvc_args)
     if args.command == "predict":
         try:
             return _predict(args)

@@ -48,6 +48,9 @@ IDLE_VARIABLE = "TUNEPIPE_SERVER_IDLE_SECONDS"
 MODE_VARIABLE = "TUNEPIPE_PREFECT_SERVER"
 DEFAULT_IDLE_SECONDS = 300.0
 STARTUP_TIMEOUT_SECONDS = 120.0  # a first start creates the database: over 20 s on a busy 2-core machine
+# Starts of a server that died under a running command, per supervisor: beyond that, something
+# kills it for a reason (memory), and the command's own retries end the run.
+MAX_RESTARTS = 3
 
 
 @dataclass(frozen=True)
@@ -272,11 +275,17 @@ def _stop_process(pid: int, timeout: float = 30) -> None:
 
 
 def supervise(home: Path, idle_seconds: float) -> int:
-    """Run ``prefect server start`` for ``home`` until no client used it for ``idle_seconds``."""
+    """Run ``prefect server start`` for ``home`` until no client used it for ``idle_seconds``.
+
+    A server that dies while a command uses it (killed, out of memory) is started again on the same
+    port and database, at most :data:`MAX_RESTARTS` times: Prefect's clients retry their calls, so
+    the running command goes on instead of hanging on a dead connection.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     prefect = Path(sys.executable).with_name("prefect")
-    server = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)])
+    command = [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(command)
 
     def stop(signum: int, frame: object) -> None:
         """A SIGTERM to the supervisor stops the server the same graceful way."""
@@ -284,15 +293,22 @@ def supervise(home: Path, idle_seconds: float) -> int:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while not _serves_home(url, home):
-        if server.poll() is not None or time.monotonic() > deadline:
-            _stop_process(server.pid)
-            return 1
-        time.sleep(0.25)
+    if not _wait_until_serving(server, url, home):
+        return 1
     record_server(home, url, os.getpid())
     last_used = time.monotonic()
-    while server.poll() is None:
+    restarts = 0
+    while True:
+        if server.poll() is not None:
+            if not _live_clients(home) or restarts >= MAX_RESTARTS:
+                break
+            restarts += 1
+            print(f"tunepipe: the Prefect server exited ({server.returncode}) while a command used it; "
+                  f"starting it again on {url} (restart {restarts} of at most {MAX_RESTARTS})", flush=True)
+            server = subprocess.Popen(command)
+            if not _wait_until_serving(server, url, home):
+                break
+            last_used = time.monotonic()
         time.sleep(1)
         if _live_clients(home):
             last_used = time.monotonic()
@@ -310,6 +326,17 @@ def supervise(home: Path, idle_seconds: float) -> int:
     if running_server(home) is None:
         (home / STATE_FILE).unlink(missing_ok=True)
     return server.returncode or 0
+
+
+def _wait_until_serving(server: subprocess.Popen[bytes], url: str, home: Path) -> bool:
+    """Whether ``server`` answers for ``home`` within the startup timeout (else it is stopped)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not _serves_home(url, home):
+        if server.poll() is not None or time.monotonic() > deadline:
+            _stop_process(server.pid)
+            return False
+        time.sleep(0.25)
+    return True
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 from tests.dvc.conftest import Repo
 
@@ -24,9 +26,15 @@ def test_the_holdout_score_and_the_defaults_score_are_the_first_metrics(repo: Re
     assert list(repo.json("metrics/test.json"))[:2] == ["score", "baseline_score"]
 
 
-def test_dropping_the_dependency_columns_leaves_metrics_and_params(repo: Repo) -> None:
-    lines = _show(repo, "--drop", ".*/|Created")
+def test_tunepipe_exp_shows_the_columns_that_matter_at_120_columns(repo: Repo) -> None:
+    repo.env["COLUMNS"] = "120"
+    try:
+        lines = repo.run(str(Path(sys.executable).with_name("tunepipe")), "exp", "--no-pager").stdout.splitlines()
+    finally:
+        del repo.env["COLUMNS"]
+    assert lines and max(len(line) for line in lines) <= 120, lines
     header, workspace = lines[1].split(), lines[3].split()
-    assert header[:4] == ["Experiment", "score", "baseline_score", "roc_auc"], header
+    assert header == ["Experiment", "score", "baseline_score", "defaults_trial_score", "gain", "best_score",
+                      "n_trials", "search.strategy"], header  # none cut to "…"
     assert f"{repo.json('metrics/test.json')['score']:.5g}" in workspace  # dvc's 5 significant digits
     assert not any(re.fullmatch(r"[0-9a-f]{8,}…?", cell) for cell in workspace), workspace  # no md5 of a dependency

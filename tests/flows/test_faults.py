@@ -3,6 +3,7 @@ run at once, keeps every finished trial, writes nothing more, and the next run r
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -77,3 +78,28 @@ def test_ctrl_c_stops_at_once_keeps_finished_trials_writes_nothing_and_the_next_
     assert again.returncode == 0, again.stderr
     taken = re.search(r"(\d+) taken from the trial cache", again.stderr + again.stdout)
     assert taken is not None and int(taken.group(1)) >= 3, again.stderr
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_a_lost_project_server_is_started_again_and_the_run_finishes(tmp_path: Path) -> None:
+    root, env = _project(tmp_path)
+    # The project's own server (no PREFECT_API_URL): tunepipe starts and supervises it.
+    env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"} | {"TUNEPIPE_SERVER_IDLE_SECONDS": "5"}
+    home = root / ".prefect"
+    run = _run(root, env, *LONG[:3], "search.n_candidates=30")
+    try:
+        _wait_for(lambda: len(_cached(root)) >= 2, run, "2 trials in the trial cache", timeout=300)
+        supervisor = json.loads((home / "tunepipe-server.json").read_text())["pid"]
+        (server,) = _children(supervisor)
+        os.kill(server, signal.SIGKILL)  # the server dies mid-search
+        out, err = run.communicate(timeout=600)
+    finally:
+        run.kill()
+    assert run.returncode == 0, err[-3000:]
+    assert "winner" in out + err and json.loads((root / "metrics/test.json").read_text())["score"] > 0.5
+    log = (home / "tunepipe-server.log").read_text()
+    assert "the Prefect server exited (-9) while a command used it; starting it again" in log, log[-2000:]
