@@ -16,7 +16,7 @@ from tunepipe.results import Trial
 from tunepipe.search.racing import Race
 from tunepipe.execution import ProcessEnv
 from tunepipe import execution, lgbm
-from tunepipe.trial import evaluate_trial, lineage_key, subsample
+from tunepipe.trial import evaluate_trial, lineage_key, refit_budget, subsample
 
 
 _trial, _setup = trial_at, setup_for
@@ -256,3 +256,18 @@ def test_a_scorer_not_computed_every_round_picks_the_same_round_whatever_the_pat
     assert raced.status == "ok"
     assert (raced.fold_scores, raced.best_budget) == (fresh.fold_scores, fresh.best_budget)
     assert (continued.fold_scores, continued.best_budget) == (fresh.fold_scores, fresh.best_budget)
+
+
+def test_without_best_iteration_scoring_early_stopping_scores_and_refits_at_the_round_it_stopped(prepared: Any) -> None:
+    # score_best_iteration false with early stopping: the trial is scored where training ended,
+    # and that round count (not the budget it never reached) is what the refit uses.
+    folds = folds_from_plan(prepared.fold)
+    params = {"learning_rate": 0.3, "num_leaves": 31}
+    stopped = evaluate_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds,
+                             _setup(prepared, score_best_iteration=False, early_stopping=10), len(prepared.train))
+    assert stopped.best_budget is not None and stopped.best_budget < 500 and stopped.best_budget % 10 == 0
+    assert refit_budget(stopped, "n_estimators") == stopped.best_budget
+    # The same fit trained to that round count without early stopping scores the same.
+    plain = evaluate_trial(_trial(0, params, 0, stopped.best_budget), prepared.X_train, prepared.y_train, folds,
+                           _setup(prepared, score_best_iteration=False), len(prepared.train))
+    assert plain.fold_scores == stopped.fold_scores and plain.best_budget is None
