@@ -109,11 +109,10 @@ def test_params_and_metrics_show_in_dvc(repo: Repo) -> None:
 
 def test_plots_render_from_the_declared_files(repo: Repo) -> None:
     out = repo.dvc("plots", "show", "--json").stdout
-    rendered = json.loads(out[: out.rindex("}") + 1])  # dvc prints a warning line after the JSON
+    rendered = json.loads(out[: out.rindex("}") + 1])  # dvc may print a warning line after the JSON
     drawn = {name for name, plots in rendered["data"].items() if any(p.get("content") for p in plots)}
     assert {"Score against budget", "Best score so far", "Hyperparameter importance", "Score against each hyperparameter",
             "ROC curve (binary, holdout)"} <= drawn
-    # The other tasks' plots are the only ones missing, and only because their files do not exist.
-    assert {(e["name"], e["type"]) for e in rendered["errors"]} == {
-        ("Confusion matrix (multiclass, holdout)", "FileNotFoundError"),
-        ("Predicted vs actual (regression, holdout)", "FileNotFoundError")}
+    # The other tasks' plot files are there without rows: nothing fails to load.
+    assert rendered.get("errors", []) == [], rendered["errors"]
+    assert {"Confusion matrix (multiclass, holdout)", "Predicted vs actual (regression, holdout)"} <= set(rendered["data"])
