@@ -53,7 +53,7 @@ def run(name: str, seed: int, rows: int | None, overrides: list[str]) -> dict[st
     X, y, folds = split.X_train, split.y_train, folds_from_plan(split.fold)
     setup = make_setup(cfg, split, threads=2)
     search = make_search(
-        cfg.search, seed=seed, n_train=len(split.train), n_splits=cfg.cv.n_splits, n_classes=split.n_classes,
+        cfg.search.settings(), seed=seed, n_train=len(split.train), n_splits=cfg.cv.n_splits, n_classes=split.n_classes,
         defaults=default_values(cfg.model.kind, split.task, cfg.search.param_names, cfg.model.params),
     )
     t0 = time.perf_counter()

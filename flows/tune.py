@@ -210,7 +210,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     )
     defaults = default_values(cfg.model.kind, split.task, cfg.search.param_names, cfg.model.params)
     search = make_search(
-        cfg.search, seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits,
+        cfg.search.settings(), seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits,
         n_classes=split.n_classes, defaults=defaults,
     )
     logger.info(

@@ -99,7 +99,7 @@ def check_resources(cfg: Config, n_train: int, n_classes: int | None) -> None:
     # The search package owns these rules; building the search is how they are applied.
     from tunepipe.search import make_search  # noqa: PLC0415
 
-    make_search(cfg.search, seed=cfg.base.seed, n_train=n_train, n_splits=cfg.cv.n_splits, n_classes=n_classes)
+    make_search(cfg.search.settings(), seed=cfg.base.seed, n_train=n_train, n_splits=cfg.cv.n_splits, n_classes=n_classes)
 
 
 def _n_classes(y: pd.Series, task: Task) -> int | None:

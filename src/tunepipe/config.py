@@ -7,6 +7,7 @@ names the key, the value, the rule and the fix, e.g. ``search.factor is 1, but m
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from typing import Annotated, Any, Literal
 
@@ -23,11 +24,14 @@ from pydantic import (
 )
 from sklearn.metrics import get_scorer_names
 
-from tunepipe.errors import ConfigError, did_you_mean
+from tunepipe.errors import KEY, ConfigError, did_you_mean
+from tunepipe.models import REGISTRY, check_model_config, default_space
+from tunepipe.search.settings import SearchSettings
+from tunepipe.search.strategies import STRATEGIES
+# Re-exported: a search space is written in params.yaml, so its schema is part of the config's.
+from tunepipe.space import Distribution
 
 Task = Literal["binary", "multiclass", "regression"]
-# Placeholder the validators put in their messages; replaced by the dotted key of the failing field.
-KEY = "{key}"
 
 
 class _Section(BaseModel):
@@ -81,52 +85,8 @@ class CVConfig(_Section):
         return v
 
 
-class Distribution(_Section):
-    """One hyperparameter's search distribution.
-
-    ``{low, high}`` uniform float, ``{low, high, log: true}`` log-uniform, ``{low, high, type: int}``
-    uniform integer (both ends included), or ``{choices: [...]}``.
-    """
-
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    type: Literal["float", "int"] = "float"
-    choices: list[Any] | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> Distribution:
-        if self.choices is not None:
-            if self.low is not None or self.high is not None:
-                raise ValueError(
-                    f"{KEY} has both choices and low/high, but must have one or the other; "
-                    "remove low/high or remove choices"
-                )
-            if not self.choices:
-                raise ValueError(f"{KEY}.choices is [], but must list at least one value")
-            return self
-        if self.low is None or self.high is None:
-            raise ValueError(
-                f"{KEY} is missing {'low' if self.low is None else 'high'}, but a range needs both; "
-                "write {low: ..., high: ...} or {choices: [...]}"
-            )
-        if not self.low < self.high:
-            raise ValueError(
-                f"{KEY}.low is {self.low}, but must be < {KEY}.high ({self.high}); swap or widen them"
-            )
-        if self.log and self.low <= 0:
-            raise ValueError(
-                f"{KEY}.low is {self.low}, but must be > 0 when log is true; use a positive low "
-                "such as 1e-3, or set log: false"
-            )
-        if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
-            raise ValueError(
-                f"{KEY} has low={self.low}, high={self.high}, but type int needs whole numbers"
-            )
-        return self
-
-
-Strategy = Literal["random", "grid", "halving", "hyperband", "asha", "tpe", "bohb"]
+# The strategy names, from the one table of what a strategy is (tunepipe.search.strategies).
+Strategy = Literal[tuple(STRATEGIES)]  # type: ignore[valid-type]
 # search.space: one mapping, or a list of them (sub-grids); the shape picks the schema, so a bad
 # distribution is reported once, under its own key, not once per shape.
 _SPACE_TAGS = ("mapping", "sub-grids")
@@ -135,27 +95,8 @@ Space = Annotated[
     Discriminator(lambda v: "sub-grids" if isinstance(v, list) else "mapping"),
 ]
 
-# Which ``search`` keys each strategy reads, besides the ones every strategy reads (strategy,
-# scoring, space, resource, max_resources, score_best_iteration). A key set in params.yaml that the
-# strategy does not read is named in the run's log (ignored_keys), never dropped in silence.
-STRATEGY_KEYS: dict[str, frozenset[str]] = {
-    "random": frozenset({"n_candidates", "racing", "window"}),
-    "grid": frozenset({"racing", "window"}),
-    "halving": frozenset({"n_candidates", "factor", "min_resources", "aggressive_elimination"}),
-    # n_candidates only through min_resources: exhaust (the first bracket halves n_candidates).
-    "hyperband": frozenset({"n_candidates", "factor", "min_resources"}),
-    "asha": frozenset({"n_candidates", "factor", "min_resources", "window"}),
-    "tpe": frozenset({"n_candidates", "window", "racing"}),
-    "bohb": frozenset({"n_candidates", "factor", "min_resources", "window"}),
-}
-COMMON_SEARCH_KEYS = frozenset({
-    "strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
-    "include_defaults", "time_budget",
-})
 # search.time_budget's units: "90s", "10m", "1.5h" (a bare number is seconds).
 _TIME_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-# The values Optuna's categorical distribution (TPE) can hold.
-_SCALAR = (type(None), bool, int, float, str)
 
 
 class SearchConfig(_Section):
@@ -271,28 +212,17 @@ class SearchConfig(_Section):
 
     @model_validator(mode="after")
     def _space_fits_strategy(self) -> SearchConfig:
-        if isinstance(self.space, list) and self.strategy != "grid":
-            raise ValueError(
-                f"search.space is a list of {len(self.space)} sub-grids, but only strategy grid takes a list; "
-                "set search.strategy: grid, or write one mapping of hyperparameters"
-            )
-        for i, grid in enumerate(self.space if isinstance(self.space, list) else [self.space or {}]):
-            where = f"search.space[{i}]" if isinstance(self.space, list) else "search.space"
-            for name, dist in grid.items():
-                if self.strategy == "grid" and dist.choices is None:
-                    raise ValueError(
-                        f"{where}.{name} is a range {{low: {dist.low:g}, high: {dist.high:g}}}, but strategy grid "
-                        f"needs a list of values; write {name}: {{choices: [...]}}, or pick a strategy that samples "
-                        "ranges (random, halving, tpe, ...)"
-                    )
-                if self.strategy in ("tpe", "bohb") and dist.choices is not None:
-                    bad = [c for c in dist.choices if not isinstance(c, _SCALAR)]
-                    if bad:
-                        raise ValueError(
-                            f"{where}.{name}.choices holds {bad[0]!r}, but strategy {self.strategy} (Optuna's TPE) "
-                            "takes only null, booleans, numbers and strings as choices; use one of those"
-                        )
+        problem = STRATEGIES[self.strategy].space_problem(self.space or {})
+        if problem is not None:
+            raise ValueError(problem)
         return self
+
+    def settings(self) -> SearchSettings:
+        """This section as the plain values ``tunepipe.search`` takes (it never reads pydantic)."""
+        fields = type(self).model_fields
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(SearchSettings) if f.name != "changed"}
+        changed = {k for k in self.model_fields_set if getattr(self, k) != fields[k].default}
+        return SearchSettings(**values, changed=frozenset(changed))
 
     @property
     def flat_space(self) -> dict[str, Distribution]:
@@ -309,20 +239,13 @@ class SearchConfig(_Section):
 
 def ignored_keys(search: SearchConfig) -> list[str]:
     """Keys set in params.yaml (or by -S) to a value other than their default that ``search.strategy``
-    does not read, sorted.
+    does not read, sorted (the table in tunepipe.search.strategies says which keys it reads).
 
     A key at its default loses nothing by being ignored: params.yaml lists the bracketed
     strategies' keys at their defaults, so that ``dvc exp run -S search.factor=4`` finds them
     (DVC's -S changes a key that exists; adding one needs ``+``), and a default run stays quiet.
     """
-    read = COMMON_SEARCH_KEYS | STRATEGY_KEYS[search.strategy]
-    if search.strategy in ("random", "grid") and not search.racing:
-        read -= {"window"}  # only racing makes their decisions depend on results as they arrive
-    if search.strategy in ("hyperband", "bohb") and search.min_resources != "exhaust":
-        read -= {"n_candidates"}
-    fields = type(search).model_fields
-    changed = {k for k in search.model_fields_set if getattr(search, k) != fields[k].default}
-    return sorted(changed - read)
+    return STRATEGIES[search.strategy].ignored(search.settings())
 
 
 class ModelConfig(_Section):
@@ -592,14 +515,15 @@ def parse_config(raw: Any, overrides: list[str] | None = None, source: str = "pa
                 merged = " or ".join(e["msg"][0].lower() + e["msg"][1:] for e in errs)
                 messages.append(_format_error({**errs[0], "msg": merged}, source))
         raise ConfigError("\n".join(messages)) from None
-    # Cross-section rules need the model registry (imported here: models.py refers to Config).
-    from tunepipe.models import REGISTRY, check_model_config, default_space
-
+    # Cross-section rules need the model registry.
     if cfg.search.space is None and cfg.model.kind in REGISTRY:
         default = default_space(cfg.model.kind, grid=cfg.search.strategy == "grid")
         space = {k: Distribution.model_validate(v) for k, v in default.items()}
         cfg = cfg.model_copy(update={"search": cfg.search.model_copy(update={"space": space})})
-    check_model_config(cfg)
+    check_model_config(
+        cfg.model.kind, cfg.model.params, cfg.search.flat_space,
+        resource=cfg.search.resource, max_resources=cfg.search.max_resources,
+    )
     return cfg
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+# Placeholder validators put in their messages; replaced by the dotted key of the failing field.
+KEY = "{key}"
+
 
 class TunepipeError(Exception):
     """A user-facing error: the message names the key, the value, the rule and the fix.

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,9 +32,6 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from tunepipe.errors import ConfigError, did_you_mean
-
-if TYPE_CHECKING:
-    from tunepipe.config import Config
 
 Preprocessing = Literal["category", "ordinal", "onehot"]
 
@@ -376,21 +373,22 @@ def estimator_name(kind: str) -> str:
     return " / ".join(cls.__name__ for cls in (spec.classifier, spec.regressor) if cls is not None)
 
 
-def check_model_config(cfg: Config) -> None:
-    """Cross-section rules that need the registry: kind exists, fixed and tuned names are real
-    parameters of the estimator, no parameter is set twice (fixed and tuned, or by two aliases),
-    none is one that tunepipe sets itself (the resource, the seed, the thread count), and the
-    resource fits the model.
+def check_model_config(
+    kind: str, params: dict[str, Any], space: dict[str, Any], *, resource: str, max_resources: int | None
+) -> None:
+    """Cross-section rules that need the registry: kind exists, fixed (``model.params``) and tuned
+    (``search.space``, sub-grids merged) names are real parameters of the estimator, no parameter is
+    set twice (fixed and tuned, or by two aliases), none is one that tunepipe sets itself (the
+    resource, the seed, the thread count), and the resource (``search.resource``, up to
+    ``search.max_resources``) fits the model.
     """
-    kind = cfg.model.kind
     if kind not in REGISTRY:
         raise ConfigError(
             f"model.kind is '{kind}', but must be one of: {', '.join(REGISTRY)}{did_you_mean(kind, REGISTRY)}"
         )
     spec = REGISTRY[kind]
     names = parameter_names(kind)
-    space = cfg.search.flat_space  # sub-grids (strategy grid): every name must be a real parameter
-    for section, given in (("model.params", cfg.model.params), ("search.space", space)):
+    for section, given in (("model.params", params), ("search.space", space)):
         for name in given:
             if name not in names:
                 hint = "; or set search.space: null for the model's default space" if section == "search.space" else ""
@@ -399,17 +397,16 @@ def check_model_config(cfg: Config) -> None:
                     f"fix or remove it{hint}"
                 )
         _check_no_aliases_twice(section, given, names)
-    _check_fixed_not_tuned(cfg.model.params, space, names)
-    _check_not_owned(cfg, spec, names)
-    search = cfg.search
-    if search.resource == "n_estimators":
+    _check_fixed_not_tuned(params, space, names)
+    _check_not_owned(params, space, spec, names, resource=resource, max_resources=max_resources)
+    if resource == "n_estimators":
         param = spec.n_estimators_param
         if param is None:
             raise ConfigError(
                 f"search.resource is n_estimators, but model.kind '{kind}' has no number of estimators; "
                 "set search.resource: n_samples"
             )
-        if search.max_resources is None:
+        if max_resources is None:
             raise ConfigError(
                 f"search.max_resources is null, but resource n_estimators needs the largest number of "
                 f"{param} to try; set e.g. search.max_resources: 500"
@@ -448,15 +445,18 @@ def _check_fixed_not_tuned(fixed: dict[str, Any], space: dict[str, Any], names: 
             )
 
 
-def _check_not_owned(cfg: Config, spec: ModelSpec, names: dict[str, str]) -> None:
+def _check_not_owned(
+    params: dict[str, Any], space: dict[str, Any], spec: ModelSpec, names: dict[str, str], *,
+    resource: str, max_resources: int | None,
+) -> None:
     """No fixed or tuned parameter is one tunepipe sets itself: the resource, the seed, the threads."""
     owned: dict[str, tuple[str, str, str]] = {}  # canonical name -> (our name, rule, fix)
-    if cfg.search.resource == "n_estimators" and spec.n_estimators_param is not None:
+    if resource == "n_estimators" and spec.n_estimators_param is not None:
         param = spec.n_estimators_param
         owned[names.get(param, param)] = (
             param,
             f"search.resource n_estimators sets {param} itself (per rung, up to search.max_resources "
-            f"{cfg.search.max_resources}, and for the refit)",
+            f"{max_resources}, and for the refit)",
             "set the budget with search.max_resources, or set search.resource: n_samples",
         )
     if spec.seeded:
@@ -470,7 +470,7 @@ def _check_not_owned(cfg: Config, spec: ModelSpec, names: dict[str, str]) -> Non
             f"tunepipe sets {param} from execution.threads_per_trial (all cores for the refit)",
             "set execution.threads_per_trial instead",
         )
-    for section, given in (("model.params", cfg.model.params), ("search.space", cfg.search.space or {})):
+    for section, given in (("model.params", params), ("search.space", space)):
         for name, value in given.items():
             if names[name] in owned:
                 ours, rule, fix = owned[names[name]]

@@ -1,4 +1,4 @@
-"""Search space: ``params.yaml`` distributions as the libraries that sample them take them.
+"""Search space: one ``params.yaml`` distribution (its schema), and as the libraries that sample it take it.
 
 scikit-learn's ``ParameterSampler`` (random search, so the same space and seed give the same
 configurations as ``HalvingRandomSearchCV(random_state=seed)``) and Optuna's distributions (TPE).
@@ -7,19 +7,68 @@ configurations as ``HalvingRandomSearchCV(random_state=seed)``) and Optuna's dis
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from pydantic import BaseModel, ConfigDict, model_validator
 from scipy import stats
 
-from tunepipe.config import Distribution
+from tunepipe.errors import KEY
 
 # Sampled floats are rounded to this many significant digits. numpy's and scipy's exp / log may
 # differ in the last bit between CPUs (SIMD code paths); rounding makes a sampled learning rate the
 # same number on every machine (a flip needs a draw within ~1e-16 of a rounding boundary), while
 # 8 digits change a model far less than any tuning decision can see.
 SIGNIFICANT_DIGITS = 8
+
+
+class Distribution(BaseModel):
+    """One hyperparameter's search distribution.
+
+    ``{low, high}`` uniform float, ``{low, high, log: true}`` log-uniform, ``{low, high, type: int}``
+    uniform integer (both ends included), or ``{choices: [...]}``.
+    """
+
+    # As every params.yaml section (config._Section): typed YAML values, no extra keys, immutable.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    type: Literal["float", "int"] = "float"
+    choices: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Distribution:
+        if self.choices is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError(
+                    f"{KEY} has both choices and low/high, but must have one or the other; "
+                    "remove low/high or remove choices"
+                )
+            if not self.choices:
+                raise ValueError(f"{KEY}.choices is [], but must list at least one value")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError(
+                f"{KEY} is missing {'low' if self.low is None else 'high'}, but a range needs both; "
+                "write {low: ..., high: ...} or {choices: [...]}"
+            )
+        if not self.low < self.high:
+            raise ValueError(
+                f"{KEY}.low is {self.low}, but must be < {KEY}.high ({self.high}); swap or widen them"
+            )
+        if self.log and self.low <= 0:
+            raise ValueError(
+                f"{KEY}.low is {self.low}, but must be > 0 when log is true; use a positive low "
+                "such as 1e-3, or set log: false"
+            )
+        if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
+            raise ValueError(
+                f"{KEY} has low={self.low}, high={self.high}, but type int needs whole numbers"
+            )
+        return self
 
 
 class _LogUniformInt:

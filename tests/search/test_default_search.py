@@ -25,7 +25,7 @@ def test_the_shipped_default_search_proposes_configurations_from_its_model(tmp_p
     split = prepare(make_frame(600), cfg)
     folds = folds_from_plan(split.fold)
     search = make_search(
-        cfg.search, seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits,
+        cfg.search.settings(), seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits,
         n_classes=split.n_classes, defaults=default_values("lightgbm", split.task, cfg.search.param_names, {}),
     )
     setup = make_setup(cfg, split, threads=1)

@@ -22,7 +22,7 @@ def _search(strategy: str, *extra: str) -> Any:
     if strategy == "grid":
         overrides.append("search.space={num_leaves: {choices: [4, 8, 16]}, learning_rate: {choices: [0.05, 0.1, 0.2]}}")
     cfg = parse_config(BASE_RAW, overrides)
-    return make_search(cfg.search, seed=3, n_train=500, n_splits=3, n_classes=2)
+    return make_search(cfg.search.settings(), seed=3, n_train=500, n_splits=3, n_classes=2)
 
 
 def _objective(t: Trial) -> float:
@@ -106,8 +106,8 @@ def _defaults_config(strategy: str, n_candidates: int, max_resources: int) -> An
 def test_the_defaults_are_trial_0_at_the_largest_budget_and_change_nothing_else(strategy: str) -> None:
     defaults = DEFAULTS
     cfg = _defaults_config(strategy, 20, 90)
-    with_defaults = make_search(cfg.search, seed=3, n_train=500, n_splits=3, n_classes=2, defaults=defaults)
-    without = make_search(cfg.search.model_copy(update={"include_defaults": False}), seed=3, n_train=500,
+    with_defaults = make_search(cfg.search.settings(), seed=3, n_train=500, n_splits=3, n_classes=2, defaults=defaults)
+    without = make_search(cfg.search.model_copy(update={"include_defaults": False}).settings(), seed=3, n_train=500,
                           n_splits=3, n_classes=2, defaults=defaults)
     ran = drive(with_defaults, lambda t: 1.0 if t.is_defaults else _objective(t), workers=2, seed=0)
     first = ran[0].trial
@@ -132,7 +132,7 @@ def test_the_defaults_run_at_the_last_rungs_budget_so_they_win_only_on_merit(str
     cfg = _defaults_config(strategy, 40, 1000 if min_resources == "exhaust" else 100)
     cfg = cfg.model_copy(update={"search": cfg.search.model_copy(
         update={"min_resources": int(min_resources) if min_resources.isdigit() else min_resources})})
-    search = make_search(cfg.search, seed=3, n_train=5000, n_splits=3, n_classes=2, defaults=DEFAULTS)
+    search = make_search(cfg.search.settings(), seed=3, n_train=5000, n_splits=3, n_classes=2, defaults=DEFAULTS)
     ran = drive(search, lambda t: -1.0 if t.is_defaults else _objective(t), workers=2, seed=0)
     reached = max(o.trial.budget for o in ran if not o.trial.is_defaults)
     assert ran[0].trial.is_defaults and ran[0].trial.budget == reached

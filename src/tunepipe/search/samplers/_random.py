@@ -12,7 +12,7 @@ from typing import Any
 
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-from tunepipe.config import Distribution
+from tunepipe.space import Distribution
 from tunepipe.search._types import History
 from tunepipe.search.samplers._base import Sampler
 from tunepipe.space import plain, to_sklearn

@@ -22,7 +22,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
-from tunepipe.config import Distribution
+from tunepipe.space import Distribution
 from tunepipe.results import Observation
 from tunepipe.search._types import History
 from tunepipe.search.samplers._base import Sampler

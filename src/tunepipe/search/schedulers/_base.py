@@ -5,12 +5,9 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from tunepipe.results import Race
 from tunepipe.search._types import History
-
-if TYPE_CHECKING:
-    from tunepipe.search.racing import Race
 
 
 @dataclass(frozen=True)

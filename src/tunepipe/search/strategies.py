@@ -1,0 +1,218 @@
+"""What a strategy is, in one table: name -> sampler, scheduler, the ``search`` keys it reads, its
+space rules, whether racing applies, and how it is built.
+
+Config validation (``tunepipe.config``) and :func:`tunepipe.search.make_search` both read
+:data:`STRATEGIES`; adding a strategy is a sampler or scheduler module plus one entry here.
+
+=========  ==========  ==========  ======  ===================================================
+strategy   sampler     scheduler   racing  paper
+=========  ==========  ==========  ======  ===================================================
+random     random      fifo        yes     Bergstra & Bengio, JMLR 2012
+grid       grid        fifo        yes     (exhaustive; scikit-learn's ``GridSearchCV`` order)
+halving    random      halving     no      Jamieson & Talwalkar, AISTATS 2016 (scikit-learn's)
+hyperband  random      hyperband   no      Li et al., JMLR 2018
+asha       random      asha        no      Li et al., MLSys 2020
+tpe        tpe         fifo        yes     Bergstra et al., NeurIPS 2011 (Optuna's TPESampler)
+bohb       tpe (1/3    hyperband   no      Falkner, Klein & Hutter, ICML 2018
+           random)
+=========  ==========  ==========  ======  ===================================================
+
+Racing applies where every configuration runs at one budget; the bracketed schedulers compare
+configurations at smaller budgets instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tunepipe.errors import ConfigError
+from tunepipe.search.settings import Resources, SearchSettings, Space
+from tunepipe.search.samplers import GridSampler, RandomSampler, Sampler, TPESampler
+from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, Scheduler, SuccessiveHalving
+
+# Keys every strategy reads; a strategy's own keys are in its entry.
+COMMON_KEYS = frozenset({
+    "strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
+    "include_defaults", "time_budget",
+})
+# BOHB's share of configurations drawn at random (Falkner et al. 2018, rho = 1/3).
+BOHB_RANDOM_FRACTION = 1 / 3
+# A grid with more points than this gets a note with its size: it runs every point at full budget.
+LARGE_GRID = 1000
+# The values Optuna's categorical distribution (TPE) can hold.
+_SCALAR = (type(None), bool, int, float, str)
+
+
+@dataclass(frozen=True)
+class Built:
+    """A strategy's parts for one search: ``window`` None when no decision depends on results as
+    they arrive (racing sets one); ``notes`` are lines for the run's log."""
+
+    sampler: Sampler
+    scheduler: Scheduler
+    window: int | None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One row of the table.
+
+    Attributes:
+        sampler: What to try (``samplers/``); it decides the space rules (:meth:`space_problem`).
+        scheduler: How much budget, and when to stop (``schedulers/``).
+        keys: ``search`` keys read besides :data:`COMMON_KEYS`.
+        racing: Whether ``search.racing`` applies (every configuration at one budget).
+        learns: Whether the sampler or scheduler decides from results as they arrive (then
+            ``search.window`` bounds how stale its view may be).
+        build: The sampler and scheduler for settings, resources and a seed.
+    """
+
+    name: str
+    sampler: Literal["random", "grid", "tpe"]
+    scheduler: Literal["fifo", "halving", "hyperband", "asha"]
+    keys: frozenset[str]
+    racing: bool
+    learns: bool
+    build: Callable[[SearchSettings, Resources, int], Built]
+
+    def reads(self, settings: SearchSettings) -> frozenset[str]:
+        """The ``search`` keys this strategy reads under ``settings``."""
+        read = COMMON_KEYS | self.keys
+        if not self.learns and not (self.racing and settings.racing):
+            read -= {"window"}  # only racing makes a fifo search's decisions depend on arrival
+        if self.scheduler == "hyperband" and settings.min_resources != "exhaust":
+            read -= {"n_candidates"}  # Hyperband's brackets read it only through exhaust
+        return read
+
+    def ignored(self, settings: SearchSettings) -> list[str]:
+        """Keys set away from their default that this strategy does not read, sorted."""
+        return sorted(settings.changed - self.reads(settings))
+
+    def space_problem(self, space: Space) -> str | None:
+        """Why ``space`` does not suit this strategy's sampler (the first reason), or None."""
+        if isinstance(space, list) and self.sampler != "grid":
+            return (
+                f"search.space is a list of {len(space)} sub-grids, but only strategy grid takes a list; "
+                "set search.strategy: grid, or write one mapping of hyperparameters"
+            )
+        for i, grid in enumerate(space if isinstance(space, list) else [space]):
+            where = f"search.space[{i}]" if isinstance(space, list) else "search.space"
+            for name, dist in grid.items():
+                if self.sampler == "grid" and dist.choices is None:
+                    return (
+                        f"{where}.{name} is a range {{low: {dist.low:g}, high: {dist.high:g}}}, but strategy grid "
+                        f"needs a list of values; write {name}: {{choices: [...]}}, or pick a strategy that samples "
+                        "ranges (random, halving, tpe, ...)"
+                    )
+                if self.sampler == "tpe" and dist.choices is not None:
+                    bad = [c for c in dist.choices if not isinstance(c, _SCALAR)]
+                    if bad:
+                        return (
+                            f"{where}.{name}.choices holds {bad[0]!r}, but strategy {self.name} (Optuna's TPE) "
+                            "takes only null, booleans, numbers and strings as choices; use one of those"
+                        )
+        return None
+
+
+def _random(settings: SearchSettings, seed: int, n_planned: int) -> tuple[RandomSampler, int, tuple[str, ...]]:
+    """The random sampler for ``n_planned`` configurations, and how many distinct ones it has."""
+    assert isinstance(settings.space, dict)  # a list of sub-grids is for grid only (space_problem)
+    random = RandomSampler(settings.space, seed, n_planned)
+    if random.size is not None and random.size < n_planned:
+        note = (f"search.space has only {random.size} distinct points (all choices), "
+                f"so {random.size} candidates instead of {n_planned}")
+        return random, random.size, (note,)
+    return random, n_planned, ()
+
+
+def _hyperband(settings: SearchSettings, resources: Resources, seed: int) -> tuple[Hyperband, RandomSampler, tuple[str, ...]]:
+    """Hyperband's brackets and the random sampler that fills them."""
+    hyperband = Hyperband(
+        min_resources=resources.min_resources, max_resources=resources.max_resources, factor=settings.factor
+    )
+    random, n_planned, notes = _random(settings, seed, hyperband.n_planned)
+    if n_planned < hyperband.n_planned:
+        raise ConfigError(
+            f"search.space has only {n_planned} distinct points (all choices), but Hyperband's brackets start "
+            f"{hyperband.n_planned} configurations; add a range to the space or use strategy grid"
+        )
+    return hyperband, random, notes
+
+
+def _build_random(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+    random, n, notes = _random(settings, seed, settings.n_candidates)
+    return Built(random, FIFO(n, resources.max_resources), None, notes)
+
+
+def _build_grid(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+    grid = GridSampler(settings.space)
+    n = grid.size or 0
+    notes = () if n <= LARGE_GRID else (
+        f"search.space is a grid of {n} points, each run at full budget; consider strategy halving or tpe",
+    )
+    return Built(grid, FIFO(n, resources.max_resources), None, notes)
+
+
+def _build_halving(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+    random, n, notes = _random(settings, seed, settings.n_candidates)
+    scheduler = SuccessiveHalving(
+        n, factor=settings.factor, min_resources=resources.min_resources, max_resources=resources.max_resources,
+        exhaust=settings.min_resources == "exhaust", aggressive_elimination=settings.aggressive_elimination,
+    )
+    return Built(random, scheduler, None, notes)
+
+
+def _build_hyperband(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+    hyperband, random, notes = _hyperband(settings, resources, seed)
+    return Built(random, hyperband, None, notes)
+
+
+def _build_asha(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+    random, n, notes = _random(settings, seed, settings.n_candidates)
+    scheduler = ASHA(
+        n, min_resources=resources.min_resources, max_resources=resources.max_resources, factor=settings.factor
+    )
+    return Built(random, scheduler, settings.window, notes)
+
+
+def _build_tpe(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+    random, n, notes = _random(settings, seed, settings.n_candidates)
+    assert isinstance(settings.space, dict)
+    return Built(TPESampler(settings.space, seed, random), FIFO(n, resources.max_resources), settings.window, notes)
+
+
+def _build_bohb(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+    hyperband, random, notes = _hyperband(settings, resources, seed)
+    assert isinstance(settings.space, dict)
+    # The model needs d + 1 observations at one budget (Falkner et al.'s N_min).
+    tpe = TPESampler(
+        settings.space, seed, random, n_startup=len(settings.space) + 1, random_fraction=BOHB_RANDOM_FRACTION
+    )
+    return Built(tpe, hyperband, settings.window, notes)
+
+
+def _entry(
+    name: str, sampler: Any, scheduler: Any, keys: set[str], *, racing: bool, learns: bool,
+    build: Callable[[SearchSettings, Resources, int], Built],
+) -> tuple[str, Strategy]:
+    return name, Strategy(name, sampler, scheduler, frozenset(keys), racing, learns, build)
+
+
+STRATEGIES: dict[str, Strategy] = dict([
+    _entry("random", "random", "fifo", {"n_candidates", "racing", "window"}, racing=True, learns=False,
+           build=_build_random),
+    _entry("grid", "grid", "fifo", {"racing", "window"}, racing=True, learns=False, build=_build_grid),
+    _entry("halving", "random", "halving", {"n_candidates", "factor", "min_resources", "aggressive_elimination"},
+           racing=False, learns=False, build=_build_halving),
+    # n_candidates only through min_resources: exhaust (the first bracket halves n_candidates).
+    _entry("hyperband", "random", "hyperband", {"n_candidates", "factor", "min_resources"}, racing=False,
+           learns=False, build=_build_hyperband),
+    _entry("asha", "random", "asha", {"n_candidates", "factor", "min_resources", "window"}, racing=False,
+           learns=True, build=_build_asha),
+    _entry("tpe", "tpe", "fifo", {"n_candidates", "window", "racing"}, racing=True, learns=True, build=_build_tpe),
+    _entry("bohb", "tpe", "hyperband", {"n_candidates", "factor", "min_resources", "window"}, racing=False,
+           learns=True, build=_build_bohb),
+])
