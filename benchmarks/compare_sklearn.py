@@ -173,11 +173,11 @@ def _sklearn_search(cfg: Any, split: Any, folds: list[tuple[np.ndarray, np.ndarr
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401 - still experimental in 1.9
     from sklearn.model_selection import HalvingRandomSearchCV
 
-    from tunepipe import trial
+    from tunepipe import scoring
     from tunepipe.models import resource_param
     from tunepipe.space import to_sklearn
 
-    setup = trial.make_setup(cfg, split, threads=1)
+    setup = scoring.make_setup(cfg, split, threads=1)
     estimator = setup.pipeline({})  # the exact pipeline a tunepipe trial builds, fixed params included
     step = estimator.steps[-1][0]
     search = HalvingRandomSearchCV(
@@ -249,7 +249,7 @@ def compare(name: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     from sklearn.metrics import get_scorer
 
     from flows.pipeline import run
-    from tunepipe import io, trial
+    from tunepipe import io, scoring
     from tunepipe.cli import check_project, load_config
     from tunepipe.threads import available_cores
 
@@ -316,8 +316,8 @@ def compare(name: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
     # sklearn's winner, refit as the train stage refits tunepipe's: all training rows, all cores, max rounds.
     params = {k.removeprefix(f"{step}__"): v for k, v in search.best_params_.items() if k != search.resource}
-    setup = trial.make_setup(cfg, split, threads=available_cores())
-    model = trial.refit(setup, params, split.X_train, split.y_train, cfg.search.max_resources)
+    setup = scoring.make_setup(cfg, split, threads=available_cores())
+    model = scoring.refit(setup, params, split.X_train, split.y_train, cfg.search.max_resources)
     sk_holdout = float(get_scorer(cfg.search.scoring)(model, split.X_holdout, split.y_holdout))
 
     n_splits = cfg.cv.n_splits

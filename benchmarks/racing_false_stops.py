@@ -4,7 +4,7 @@
         [-S key=value ...]
 
 For each data set and seed, the repo's params.yaml search (its default: tpe with racing) runs
-in-process through the real trial code (``tunepipe.trial.evaluate_trial``, one trial at a time, 2
+in-process through the real trial code (``tunepipe.scoring.score_trial``, one trial at a time, 2
 threads), then every trial racing stopped is evaluated again without its race, on every fold.
 Printed per run:
 
@@ -35,7 +35,7 @@ from tunepipe.data import folds_from_plan, prepare  # noqa: E402
 from tunepipe.models import default_values  # noqa: E402
 from tunepipe.search import make_search  # noqa: E402
 from tunepipe.search.racing import ALPHA  # noqa: E402
-from tunepipe.trial import evaluate_trial, make_setup  # noqa: E402
+from tunepipe.scoring import score_trial, make_setup  # noqa: E402
 
 
 def run(name: str, seed: int, rows: int | None, overrides: list[str]) -> dict[str, float]:
@@ -59,7 +59,7 @@ def run(name: str, seed: int, rows: int | None, overrides: list[str]) -> dict[st
     t0 = time.perf_counter()
     while not search.done:
         for trial in search.ask():
-            search.tell(evaluate_trial(trial, X, y, folds, setup, len(split.train)))
+            search.tell(score_trial(trial, X, y, folds, setup, len(split.train)))
     search_wall = time.perf_counter() - t0
     winner = search.best.mean_score
     raced = [o for o in search.observations if o.status == "pruned"]
@@ -68,7 +68,7 @@ def run(name: str, seed: int, rows: int | None, overrides: list[str]) -> dict[st
     t0 = time.perf_counter()
     for o in raced:
         assert o.trial.race is not None
-        full = evaluate_trial(dataclasses.replace(o.trial, race=None), X, y, folds, setup, len(split.train))
+        full = score_trial(dataclasses.replace(o.trial, race=None), X, y, folds, setup, len(split.train))
         saved += sum(math.isnan(s) for s in o.fold_scores)
         beat_incumbent += full.mean_score > float(np.mean(o.trial.race.incumbent))
         beat_winner += full.mean_score > winner

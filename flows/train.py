@@ -10,16 +10,16 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from sklearn.pipeline import Pipeline
 
-from tunepipe import io, provenance, trial
+from tunepipe import io, provenance, scoring
 from tunepipe.config import Config
 from tunepipe.threads import available_cores
 
 
 @task(name="refit", task_run_name="refit {label}", cache_policy=NO_CACHE, retries=1)
-def refit(ref: io.SplitRef, setup: trial.TrialSetup, params: dict[str, Any], n_resources: int | None, label: str) -> Pipeline:
+def refit(ref: io.SplitRef, setup: scoring.TrialSetup, params: dict[str, Any], n_resources: int | None, label: str) -> Pipeline:
     """Fit a parameter set on the whole training set."""
     split = io.load_split(ref)
-    return trial.refit(setup, params, split.X_train, split.y_train, n_resources)
+    return scoring.refit(setup, params, split.X_train, split.y_train, n_resources)
 
 
 @flow(name="tunepipe-train")
@@ -29,7 +29,7 @@ def train(cfg: Config, root: str = ".") -> dict[str, list[str]]:
     ref = io.read_split_ref(root)
     winner = io.read_json(root, io.WINNER_JSON, "tune")
     # The final fits are single tasks, one after the other: give each every core.
-    setup = trial.make_setup(cfg, io.load_split(ref), threads=available_cores())
+    setup = scoring.make_setup(cfg, io.load_split(ref), threads=available_cores())
     model = refit(ref, setup, winner["params"], winner["n_resources"], label=winner["label"])
     baseline = refit(ref, setup, {}, None, label="defaults")
     # Without a defaults' trial in the search (include_defaults: false) it is the plain defaults.

@@ -30,7 +30,7 @@ from tunepipe.models import default_values
 from tunepipe.results import Observation, Trial
 from tunepipe.search import Search, make_search, plan_table
 from tunepipe.threads import plan_threads
-from tunepipe.trial import TrialSetup, evaluate_trial, lineage_key, make_setup, refit_budget
+from tunepipe.scoring import TrialSetup, lineage_key, make_setup, refit_budget, score_trial
 from tunepipe.trialcache import trial_key
 
 
@@ -38,12 +38,12 @@ from tunepipe.trialcache import trial_key
 def run_trial(trial: Trial, ref: io.SplitRef, setup: TrialSetup, cache_dir: str | None) -> Observation:
     """Cross-validate one configuration at one budget; store the observation in the trial cache."""
     split = io.load_split(ref)
-    observation = evaluate_trial(
+    observation = score_trial(
         trial, split.X_train, split.y_train, io.load_folds(ref), setup, len(split.train),
-        env=ProcessEnv(setup.fold_workers),
+        env=ProcessEnv(setup.run.fold_workers),
     )
     if cache_dir is not None:
-        io.write_trial_result(cache_dir, trial_key(trial, ref.fingerprint, setup), observation)
+        io.write_trial_result(cache_dir, trial_key(trial, setup), observation)
     return observation
 
 
@@ -167,7 +167,7 @@ def run_search(search: Search, cfg: Config, ref: io.SplitRef, setup: TrialSetup,
             continue
         told = False
         for asked in search.ask(None if slots is None else slots - len(running)):
-            hit = io.read_trial_result(cache_dir, trial_key(asked, ref.fingerprint, setup), asked) if cache_dir else None
+            hit = io.read_trial_result(cache_dir, trial_key(asked, setup), asked) if cache_dir else None
             if hit is not None:
                 search.tell(hit)
                 progress.record(hit, cached=True)
@@ -190,7 +190,7 @@ def _release_dropped(search: Search, setup: TrialSetup) -> None:
     """Free the live boosters of configurations the search will not run again (this process's:
     with the thread runner, every trial's)."""
     alive = search.alive()
-    if setup.continue_boosting and alive is not None:
+    if setup.run.continue_boosting and alive is not None:
         release_live_models({lineage_key(params, setup) for params in alive.values()})
 
 
@@ -205,9 +205,8 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     # fold, so no core idles at the end of a rung (execution.fold_pool). Fits stay at `threads`
     # threads each. A worker process (processes, Dask) runs one trial at a time, its folds in turn.
     fold_workers = workers if cfg.execution.runner == "threads" else 1
-    setup = dataclasses.replace(
-        make_setup(cfg, split, threads, fingerprint=ref.fingerprint), fold_workers=fold_workers
-    )
+    setup = make_setup(cfg, split, threads, fingerprint=ref.fingerprint)
+    setup = dataclasses.replace(setup, run=dataclasses.replace(setup.run, fold_workers=fold_workers))
     defaults = default_values(cfg.model.kind, split.task, cfg.search.param_names, cfg.model.params)
     search = make_search(
         cfg.search.settings(), seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits,

@@ -89,10 +89,21 @@ def trial_at(number: int, params: dict[str, Any], rung: int, budget: int) -> Any
     return Trial(number, number, params, budget, rung=rung)
 
 
+def trial_setup(**fields: Any) -> Any:
+    """A ``TrialSetup`` from the fields of its spec and its run options, named flat."""
+    import dataclasses
+
+    from tunepipe.scoring import RunOptions, TrialSetup, TrialSpec
+
+    run = {f.name for f in dataclasses.fields(RunOptions)}
+    return TrialSetup(
+        TrialSpec(**{k: v for k, v in fields.items() if k not in run}),
+        RunOptions(**{k: v for k, v in fields.items() if k in run}),
+    )
+
+
 def setup_for(prepared: Any, **changes: Any) -> Any:
     """A LightGBM ``TrialSetup`` (roc_auc, n_estimators, seed 0, 1 thread) on ``prepared``'s columns."""
-    from tunepipe.trial import TrialSetup
-
     base = dict(kind="lightgbm", task=prepared.task, fixed_params={}, scoring="roc_auc", resource="n_estimators",
                 seed=0, threads=1, numeric=tuple(prepared.numeric), categorical=tuple(prepared.categorical))
-    return TrialSetup(**(base | changes))
+    return trial_setup(**(base | changes))

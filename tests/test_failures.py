@@ -4,7 +4,6 @@ error is raised for a retry, a bug in tunepipe's own code is raised to be report
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import math
 from typing import Any
 
@@ -15,11 +14,11 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from tests.conftest import make_frame, setup_for, trial_at
+from tests.conftest import make_frame, setup_for, trial_at, trial_setup
 from tunepipe import models
 from tunepipe.data import folds_from_plan, prepare
 from tunepipe.failures import TrialBugError, TrialResourceError, kind_of
-from tunepipe.trial import TrialSetup, evaluate_trial
+from tunepipe.scoring import score_trial
 
 
 class Raising(RegressorMixin, BaseEstimator):
@@ -41,12 +40,12 @@ class Raising(RegressorMixin, BaseEstimator):
 def raising(monkeypatch: pytest.MonkeyPatch, cfg: Any) -> Any:
     monkeypatch.setitem(models.REGISTRY, "raising", models.ModelSpec(None, Raising, "ordinal", None, {}, {}, {}, seeded=False))
     prepared = prepare(make_frame(200, "regression"), cfg.model_copy(update={"data": cfg.data.model_copy(update={"task": "regression"})}))
-    setup = TrialSetup(kind="raising", task="regression", fixed_params={}, scoring="neg_mean_absolute_error",
+    setup = trial_setup(kind="raising", task="regression", fixed_params={}, scoring="neg_mean_absolute_error",
                        resource="n_estimators", seed=0, threads=1, numeric=tuple(prepared.numeric),
                        categorical=tuple(prepared.categorical))
 
     def run(error: str) -> Any:
-        return evaluate_trial(trial_at(3, {"error": error}, 0, 10), prepared.X_train, prepared.y_train,
+        return score_trial(trial_at(3, {"error": error}, 0, 10), prepared.X_train, prepared.y_train,
                               folds_from_plan(prepared.fold), setup, len(prepared.train))
     return run
 
@@ -70,20 +69,20 @@ def test_a_scorer_that_gives_nan_fails_the_trial_with_a_reason(raising: Any) -> 
     X = pd.DataFrame({"x": [0.0, 1.0, 2.0]})
     y = pd.Series([1.0, 2.0, 3.0])
     folds = [(np.array([j for j in range(3) if j != k]), np.array([k])) for k in range(3)]
-    setup = TrialSetup(kind="raising", task="regression", fixed_params={}, scoring="r2", resource="n_estimators",
+    setup = trial_setup(kind="raising", task="regression", fixed_params={}, scoring="r2", resource="n_estimators",
                        seed=0, threads=1, numeric=("x",), categorical=())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scikit-learn's UndefinedMetricWarning, the point of the test
-        observation = evaluate_trial(trial_at(3, {"error": "nan"}, 0, 10), X, y, folds, setup, 3)
+        observation = score_trial(trial_at(3, {"error": "nan"}, 0, 10), X, y, folds, setup, 3)
     assert observation.status == "failed" and math.isnan(observation.mean_score)
     assert observation.error.startswith("the scorer r2 gave NaN on folds 0, 1, 2")
 
 
 def test_an_error_in_tunepipes_own_code_is_a_bug_not_a_failed_trial(cfg: Any) -> None:
     prepared = prepare(make_frame(200), cfg)
-    broken = dataclasses.replace(setup_for(prepared), numeric=None)  # list(None) in trial.py: a TypeError of ours
+    broken = setup_for(prepared, numeric=None)  # list(None) in scoring/spec.py: a TypeError of ours
     with pytest.raises(TrialBugError, match="trial 0 b0 r0: TypeError"):
-        evaluate_trial(trial_at(0, {}, 0, 10), prepared.X_train, prepared.y_train, folds_from_plan(prepared.fold),
+        score_trial(trial_at(0, {}, 0, 10), prepared.X_train, prepared.y_train, folds_from_plan(prepared.fold),
                        broken, len(prepared.train))
 
 

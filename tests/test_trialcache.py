@@ -21,35 +21,37 @@ def prepared(cfg: Any) -> Any:
 
 def test_trial_key_ignores_number_candidate_rung_threads_and_param_order(prepared: Any) -> None:
     setup = _setup(prepared)
-    key = trial_key(_trial(0, {"a": 1, "b": 0.5}, 0, 20), "f1", setup)
+    key = trial_key(_trial(0, {"a": 1, "b": 0.5}, 0, 20), setup)
     assert key.startswith("trial-")
-    assert trial_key(_trial(7, {"b": 0.5, "a": 1}, 3, 20), "f1", _setup(prepared, threads=4)) == key
+    assert trial_key(_trial(7, {"b": 0.5, "a": 1}, 3, 20), _setup(prepared, threads=4)) == key
 
 
 @pytest.mark.parametrize(("change", "setting"), [
-    ("params", {"a": 2, "b": 0.5}), ("resource level", 40), ("data", "f2"), ("seed", {"seed": 1}),
+    ("params", {"a": 2, "b": 0.5}), ("resource level", 40), ("data", {"data_fingerprint": "f2"}), ("seed", {"seed": 1}),
     ("scoring", {"scoring": "accuracy"}), ("kind", {"kind": "random_forest"}),
     ("fixed params", {"fixed_params": {"max_bin": 63}}), ("resource", {"resource": "n_samples"}),
     ("best-iteration scoring", {"score_best_iteration": True}),
 ])
 def test_trial_key_changes_with_what_changes_scores(prepared: Any, change: str, setting: Any) -> None:
-    params, n, data, setup = {"a": 1, "b": 0.5}, 20, "f1", _setup(prepared)
-    key = trial_key(_trial(0, params, 0, n), data, setup)
+    params, n, setup = {"a": 1, "b": 0.5}, 20, _setup(prepared, data_fingerprint="f1")
+    key = trial_key(_trial(0, params, 0, n), setup)
     if change == "params":
         params = setting
     elif change == "resource level":
         n = setting
-    elif change == "data":
-        data = setting
     else:
-        setup = _setup(prepared, **setting)
-    assert trial_key(_trial(0, params, 0, n), data, setup) != key
+        setup = _setup(prepared, **{"data_fingerprint": "f1", **setting})
+    assert trial_key(_trial(0, params, 0, n), setup) != key
 
 
 def test_the_hashed_code_is_what_a_trial_imports() -> None:
     modules = scoring_modules()
-    # What computes scores today: the evaluation, the models, the boosting engine, the data rules.
-    assert {"tunepipe.trial", "tunepipe.models", "tunepipe.lgbm", "tunepipe.data", "tunepipe.results"} <= set(modules)
+    # What computes scores today: the evaluation, the models, the boosting engine. (The split and
+    # its folds are data.py's, made before any trial and named by the fingerprint in the spec.)
+    assert {"tunepipe.scoring.trial", "tunepipe.scoring.boosted", "tunepipe.scoring.fitted", "tunepipe.models",
+            "tunepipe.lgbm", "tunepipe.results"} <= set(modules)
+    # Imports for type hints only never run: the config (and the search it names) is not hashed.
+    assert "tunepipe.config" not in modules
     # The racing rule decides where a raced trial stops, so it is hashed, with the two contract
     # modules it is written against; not the rest of the search, the reports or the flows:
     # editing them cannot change a trial's scores.

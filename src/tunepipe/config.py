@@ -25,13 +25,12 @@ from pydantic import (
 from sklearn.metrics import get_scorer_names
 
 from tunepipe.errors import KEY, ConfigError, did_you_mean
-from tunepipe.models import REGISTRY, check_model_config, default_space
+from tunepipe.models import REGISTRY, Task, check_model_config, default_space
 from tunepipe.search.settings import SearchSettings
 from tunepipe.search.strategies import STRATEGIES
 # Re-exported: a search space is written in params.yaml, so its schema is part of the config's.
 from tunepipe.space import Distribution
 
-Task = Literal["binary", "multiclass", "regression"]
 
 
 class _Section(BaseModel):

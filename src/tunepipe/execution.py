@@ -1,8 +1,8 @@
 """Execution machinery of the process that runs trials: the shared fold pool, the caches of
 preprocessed and binned folds, and the live boosters of continued boosting.
 
-Process-wide state lives here and only here; :mod:`tunepipe.trial` evaluates a trial with whatever
-:class:`~tunepipe.trial.TrialEnv` it is given, and gets the same scores from any of them.
+Process-wide state lives here and only here; :mod:`tunepipe.scoring` scores a trial with whatever
+:class:`~tunepipe.scoring.env.TrialEnv` it is given, and gets the same scores from any of them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import pandas as pd
 
 from tunepipe import lgbm
 from tunepipe.threads import thread_limit
-from tunepipe.trial import FoldData, TrialSetup, bin_fold, prepare_fold
+from tunepipe.scoring.folds import FoldData, bin_fold, prepare_fold
+from tunepipe.scoring.spec import TrialSetup
 
 R = TypeVar("R")
 
@@ -97,9 +98,10 @@ _BINNED = _Cache(32)
 
 def _fold_key(setup: TrialSetup, i: int, train_idx: np.ndarray) -> tuple[Any, ...] | None:
     """What names a fold of a split for a model family (None: an unnamed split, not cached)."""
-    if not setup.data_fingerprint:
+    spec = setup.spec
+    if not spec.data_fingerprint:
         return None
-    return (setup.data_fingerprint, i, len(train_idx), setup.preprocessing, setup.numeric, setup.categorical)
+    return (spec.data_fingerprint, i, len(train_idx), spec.preprocessing, spec.numeric, spec.categorical)
 
 
 def cached_fold(
@@ -121,7 +123,7 @@ def cached_binned_fold(
     """
     key = _fold_key(setup, i, train_idx)
     compute = lambda: bin_fold(setup, prepare_fold(setup, X, y, train_idx, test_idx), dataset_key)  # noqa: E731
-    return compute() if key is None else _BINNED.get((*key, dataset_key, setup.threads), compute)
+    return compute() if key is None else _BINNED.get((*key, dataset_key, setup.run.threads), compute)
 
 
 class LiveBoosters:
@@ -177,7 +179,7 @@ LIVE = LiveBoosters(budget_bytes=1024**3)
 class ProcessEnv:
     """The trial environment of a process that runs many trials: folds on the shared pool of
     ``fold_workers`` threads (1: in the trial's own thread), preprocessed and binned folds cached,
-    live boosters kept for continued boosting when ``setup.continue_boosting``."""
+    live boosters kept for continued boosting when ``setup.run.continue_boosting``."""
 
     def __init__(self, fold_workers: int = 1) -> None:
         self.fold_workers = fold_workers

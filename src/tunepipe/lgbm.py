@@ -57,7 +57,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.metrics import get_scorer
 from sklearn.utils.class_weight import compute_sample_weight
 
-from tunepipe.config import Task
+from tunepipe.models import Task
 
 # A trial's parameters that are fixed when a Dataset is constructed, by LightGBM's main names (and
 # ``class_weight``, which becomes the rows' weights): sorted (name, value) pairs, hashable.
@@ -285,7 +285,7 @@ _NATIVE: dict[tuple[str, str], tuple[str, float, float]] = {
 # Rounds a scorer that is not computed every round scores, whatever the path a booster took (how
 # its training was split into advances by racing, early stopping or continued boosting): 1, 2, 4,
 # ..., 64 early on, where curves move fast, then every 25th. A best round is chosen among these
-# only (tunepipe.trial), so a continued or raced booster picks the same round as a fresh one.
+# only (tunepipe.scoring), so a continued or raced booster picks the same round as a fresh one.
 GRID_STEP = 25
 
 

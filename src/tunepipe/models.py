@@ -33,6 +33,8 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from tunepipe.errors import ConfigError, did_you_mean
 
+# What a model predicts; each kind has an estimator class per task family (classifier, regressor).
+Task = Literal["binary", "multiclass", "regression"]
 Preprocessing = Literal["category", "ordinal", "onehot"]
 
 

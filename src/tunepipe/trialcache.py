@@ -6,25 +6,26 @@ import ast
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
 from tunepipe.results import Trial
-from tunepipe.trial import TrialSetup
+from tunepipe.scoring.spec import TrialSetup
 
 # The libraries whose version can change a trial's scores.
 KEY_LIBRARIES = ("lightgbm", "scikit-learn", "numpy", "pandas", "scipy")
 # Where a trial's evaluation starts: the modules it imports, transitively, are what it runs. The
 # racing rule too: a raced trial calls it (through the Race it carries) to decide where it stops.
-TRIAL_MODULES = ("tunepipe.trial", "tunepipe.search.racing")
+TRIAL_MODULES = ("tunepipe.scoring", "tunepipe.search.racing")
 
 
 def scoring_modules(roots: tuple[str, ...] = TRIAL_MODULES) -> list[str]:
     """Every tunepipe module a trial runs: ``root`` and what it imports, transitively (sorted).
 
     Read from the sources' import statements, so a module that starts to matter to a trial's
-    scores (say, a new LightGBM engine imported by trial.py) is hashed without anyone listing it.
+    scores (say, a new LightGBM engine imported by tunepipe.scoring) is hashed without anyone listing it.
     """
     package = Path(sys.modules["tunepipe"].__file__).parent  # type: ignore[arg-type]
     seen: set[str] = set()
@@ -37,7 +38,7 @@ def scoring_modules(roots: tuple[str, ...] = TRIAL_MODULES) -> list[str]:
         if path is None:
             continue
         seen.add(name)
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in _runtime_nodes(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):
@@ -46,6 +47,20 @@ def scoring_modules(roots: tuple[str, ...] = TRIAL_MODULES) -> list[str]:
                 continue
             todo += [n for n in names if n == "tunepipe" or n.startswith("tunepipe.")]
     return sorted(seen)
+
+
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:`` (imports for type hints never
+    run, so they cannot change a score)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and isinstance(child.test, ast.Name) and child.test.id == "TYPE_CHECKING":
+                todo += child.orelse
+            else:
+                todo.append(child)
 
 
 def _module_path(package: Path, name: str) -> Path | None:
@@ -78,23 +93,19 @@ def _installed_code_version() -> str:
     return code_version(sources)
 
 
-def trial_key(trial: Trial, data_fingerprint: str, setup: TrialSetup) -> str:
+def trial_key(trial: Trial, setup: TrialSetup) -> str:
     """The trial cache key.
 
-    Made of the split's fingerprint (data and fold plan), the model kind, task, fixed params,
-    scorer, resource, seed and feature columns, the configuration's params and budget, and the
-    library and code versions. Not the trial's number, candidate, bracket or rung, nor the thread
-    count: the same params at the same budget give the same scores in any search that asks for
-    them (so another strategy or a larger search reuses every trial already run), with any number
-    of threads.
+    Made of the trial spec's digest (the split's fingerprint, data and fold plan; the model kind,
+    task, fixed params, scorer, resource, seed and feature columns; best-iteration scoring and
+    early stopping), the configuration's params and budget, its race and ceiling, and the library
+    and code versions. Not the trial's number, candidate, bracket or rung, nor how it runs (threads,
+    fold workers, continued boosting): the same params at the same budget give the same scores in
+    any search that asks for them (so another strategy or a larger search reuses every trial
+    already run), with any number of threads.
     """
     fields = {
-        "data": data_fingerprint,
-        "kind": setup.kind, "task": setup.task, "fixed": setup.fixed_params, "scoring": setup.scoring,
-        "resource": setup.resource, "seed": setup.seed, "numeric": setup.numeric,
-        "categorical": setup.categorical,
-        "best_iteration": setup.score_best_iteration and setup.native_boosting and setup.resource == "n_estimators",
-        "early_stopping": setup.early_stopping,
+        "spec": setup.spec.digest,
         "params": trial.params, "budget": trial.budget, "race": trial.race, "ceiling": trial.ceiling,
         "code": _installed_code_version(),
     }

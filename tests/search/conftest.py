@@ -58,7 +58,7 @@ def fresh(scheduler: Scheduler, sampler: Sampler | None = None, window: int | No
     return Search(sampler or ListSampler(), scheduler, window=window, name="test")
 
 
-# A fake estimator for the real trial code (tunepipe.trial.evaluate_trial): configuration c scores
+# A fake estimator for the real trial code (tunepipe.scoring.score_trial): configuration c scores
 # SCORES(c, k) on fold k, exactly. Rows carry their target ("truth") and their fold ("fold"); the
 # estimator predicts truth - score, so neg_mean_absolute_error gives back the score (which must be <= 0).
 class TableRegressor(RegressorMixin, BaseEstimator):
@@ -96,13 +96,15 @@ def table_data(n_folds: int = 5, rows: int = 4) -> tuple[pd.DataFrame, pd.Series
 def table_kind(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
     """Registers model kind ``table``; returns a function of a score table giving its TrialSetup."""
     from tunepipe import models
-    from tunepipe.trial import TrialSetup
+    from tunepipe.scoring import TrialSetup
+
+    from tests.conftest import trial_setup
 
     spec = models.ModelSpec(None, TableRegressor, "ordinal", None, {}, {}, {}, seeded=False)
     monkeypatch.setitem(models.REGISTRY, "table", spec)
 
     def setup(table: Any) -> TrialSetup:
-        return TrialSetup(kind="table", task="regression", fixed_params={"table": table},
+        return trial_setup(kind="table", task="regression", fixed_params={"table": table},
                           scoring="neg_mean_absolute_error", resource="n_estimators", seed=0, threads=1,
                           numeric=("truth", "fold"), categorical=())
     return setup

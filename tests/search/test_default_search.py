@@ -11,7 +11,7 @@ from tunepipe.data import folds_from_plan, prepare
 from tunepipe.io import read_params
 from tunepipe.models import default_values
 from tunepipe.search import make_search
-from tunepipe.trial import evaluate_trial, make_setup
+from tunepipe.scoring import score_trial, make_setup
 
 SHIPPED = Path(__file__).resolve().parents[2] / "params.yaml"
 
@@ -31,7 +31,7 @@ def test_the_shipped_default_search_proposes_configurations_from_its_model(tmp_p
     setup = make_setup(cfg, split, threads=1)
     while not search.done:
         for trial in search.ask():
-            search.tell(evaluate_trial(trial, split.X_train, split.y_train, folds, setup, len(split.train)))
+            search.tell(score_trial(trial, split.X_train, split.y_train, folds, setup, len(split.train)))
     observations = search.observations
     assert cfg.search.strategy == "tpe" and cfg.search.racing and cfg.search.n_candidates == 40
     assert sum(o.status == "pruned" for o in observations) > 0  # racing stops trials ...

@@ -1,5 +1,5 @@
 """Fold-wise racing: the test against scipy's paired t-test, the looks, and the real trial code on a
-fake estimator table (tunepipe.trial runs the stages; search.racing decides)."""
+fake estimator table (tunepipe.scoring runs the stages; search.racing decides)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tunepipe.results import Observation, Trial
 from tunepipe.search import History
 from tunepipe.search.racing import ALPHA, Race, Racing, pooled_spread
 from tunepipe.search.schedulers import FIFO
-from tunepipe.trial import evaluate_trial
+from tunepipe.scoring import score_trial
 
 INCUMBENT = (-0.20, -0.22, -0.18, -0.21, -0.19)  # 5 folds: looks after 2, 3 and 4
 
@@ -90,7 +90,7 @@ TABLE = {
 
 def _evaluate(trial: Trial, setup: Any) -> Any:
     X, y, folds = table_data()
-    return evaluate_trial(trial, X, y, folds, setup, len(X))
+    return score_trial(trial, X, y, folds, setup, len(X))
 
 
 def test_the_trial_code_runs_the_stages_the_race_names(table_kind: Any) -> None:

@@ -14,7 +14,7 @@ from tunepipe.search import History, Search
 from tunepipe.search.racing import Racing
 from tunepipe.search.samplers import RandomSampler, TPESampler
 from tunepipe.search.schedulers import FIFO
-from tunepipe.trial import evaluate_trial
+from tunepipe.scoring import score_trial
 
 SPACE = {
     "learning_rate": Distribution(low=0.001, high=1.0, log=True),
@@ -95,7 +95,7 @@ def test_bohb_draws_about_a_third_at_random() -> None:
     assert 0.2 < np.mean(draws) < 0.47
 
 
-# With racing on, through the real trial code (tunepipe.trial) on a fake estimator: fold k of
+# With racing on, through the real trial code (tunepipe.scoring) on a fake estimator: fold k of
 # configuration (x, y) scores a known function plus the fold's difficulty plus a little noise.
 FOLD_DIFFICULTY = (-0.10, -0.12, -0.08, -0.11, -0.09)
 XY = {"x": Distribution(low=0.0, high=1.0), "y": Distribution(low=0.0, high=1.0)}
@@ -113,7 +113,7 @@ def _raced_search(sampler_kind: str, seed: int, setup: Any, n: int = 40) -> Sear
     search = Search(sampler, Racing(FIFO(n, budget=1)), window=1, name=sampler_kind)
     while not search.done:
         for t in search.ask():
-            search.tell(evaluate_trial(t, X, y, folds, setup, len(X)))
+            search.tell(score_trial(t, X, y, folds, setup, len(X)))
     return search
 
 

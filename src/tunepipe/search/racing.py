@@ -3,7 +3,7 @@
 The one place the racing rule lives. A scheduler wrapper (:class:`Racing`, around FIFO: random,
 grid, tpe) hands every trial a :class:`Race`: the incumbent's fold scores at the same budget (the
 best fully scored observation applied so far, the model's defaults to begin with) and the test.
-The trial's evaluation (:mod:`tunepipe.trial`) runs its folds in the stages :meth:`Race.looks`
+The trial's evaluation (:mod:`tunepipe.scoring`) runs its folds in the stages :meth:`Race.looks`
 names and asks :meth:`Race.loses` after each; it never decides by itself. A trial that goes on is
 scored exactly as without racing.
 

@@ -16,7 +16,8 @@ from tunepipe.results import Trial
 from tunepipe.search.racing import Race
 from tunepipe.execution import ProcessEnv
 from tunepipe import execution, lgbm
-from tunepipe.trial import evaluate_trial, lineage_key, refit_budget, subsample
+from tunepipe.scoring import lineage_key, refit_budget, score_trial
+from tunepipe.scoring.folds import subsample
 
 
 _trial, _setup = trial_at, setup_for
@@ -29,7 +30,7 @@ def prepared(cfg: Any) -> Any:
 
 def test_scores_every_fold(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    result = evaluate_trial(_trial(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train, folds,
+    result = score_trial(_trial(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train, folds,
                                 _setup(prepared), len(prepared.train))
     assert result.status == "ok" and result.error == ""
     assert len(result.fold_scores) == len(result.fit_times) == 3
@@ -43,7 +44,7 @@ def test_scores_every_fold(prepared: Any) -> None:
 ])
 def test_fold_scores_equal_scikit_learns_cross_validation(prepared: Any, kind: str, params: dict, budget: int) -> None:  # type: ignore[type-arg]
     setup = _setup(prepared, kind=kind)
-    ours = evaluate_trial(_trial(0, params, 0, budget), prepared.X_train, prepared.y_train,
+    ours = score_trial(_trial(0, params, 0, budget), prepared.X_train, prepared.y_train,
                           folds_from_plan(prepared.fold), setup, len(prepared.train))
     theirs = cross_val_score(setup.pipeline(params, budget), prepared.X_train, prepared.y_train,
                              cv=PredefinedSplit(prepared.fold), scoring="roc_auc")
@@ -52,7 +53,7 @@ def test_fold_scores_equal_scikit_learns_cross_validation(prepared: Any, kind: s
 
 def test_failing_params_make_a_failed_trial_with_the_error(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    result = evaluate_trial(_trial(4, {"max_features": "nonsense"}, 0, 5), prepared.X_train, prepared.y_train,
+    result = score_trial(_trial(4, {"max_features": "nonsense"}, 0, 5), prepared.X_train, prepared.y_train,
                                 folds, _setup(prepared, kind="random_forest"), len(prepared.train))
     assert result.status == "failed"
     assert "max_features" in result.error
@@ -63,8 +64,8 @@ def test_failing_params_make_a_failed_trial_with_the_error(prepared: Any) -> Non
 def test_n_samples_resource_subsamples_training_folds(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
     setup = _setup(prepared, resource="n_samples")
-    small = evaluate_trial(_trial(0, {}, 0, 60), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
-    full = evaluate_trial(_trial(0, {}, 0, len(prepared.train)), prepared.X_train, prepared.y_train, folds, setup,
+    small = score_trial(_trial(0, {}, 0, 60), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
+    full = score_trial(_trial(0, {}, 0, len(prepared.train)), prepared.X_train, prepared.y_train, folds, setup,
                               len(prepared.train))
     assert small.status == full.status == "ok"
     assert small.fold_scores != full.fold_scores
@@ -82,20 +83,20 @@ def test_subsample_is_seeded_stratified_and_sized() -> None:
 def test_best_iteration_score_equals_a_fit_with_that_many_rounds(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
     params = {"learning_rate": 0.3, "num_leaves": 31}
-    staged = evaluate_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
+    staged = score_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
                             _setup(prepared, score_best_iteration=True), len(prepared.train))
     assert 1 <= staged.best_budget < 60  # a high learning rate peaks early on 300 rows
-    direct = evaluate_trial(_trial(0, params, 0, staged.best_budget), prepared.X_train, prepared.y_train,
+    direct = score_trial(_trial(0, params, 0, staged.best_budget), prepared.X_train, prepared.y_train,
                             folds, _setup(prepared), len(prepared.train))
     np.testing.assert_allclose(staged.fold_scores, direct.fold_scores, rtol=1e-12)
-    full = evaluate_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
+    full = score_trial(_trial(0, params, 0, 60), prepared.X_train, prepared.y_train, folds,
                           _setup(prepared), len(prepared.train))
     assert staged.mean_score > full.mean_score and full.best_budget is None
 
 
 def test_best_iteration_only_for_lightgbm_with_n_estimators(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    run = lambda **kw: evaluate_trial(_trial(0, {}, 0, 30 if kw.get("resource") != "n_samples" else 150),  # noqa: E731
+    run = lambda **kw: score_trial(_trial(0, {}, 0, 30 if kw.get("resource") != "n_samples" else 150),  # noqa: E731
                                       prepared.X_train, prepared.y_train, folds,
                                       _setup(prepared, score_best_iteration=True, **kw), len(prepared.train))
     assert run().best_budget is not None
@@ -108,9 +109,9 @@ def test_early_stopping_stops_in_step_at_patience_past_the_best_round(prepared: 
     params = {"learning_rate": 0.3, "num_leaves": 31}
     setup = _setup(prepared, score_best_iteration=True, early_stopping=10, continue_boosting=True, data_fingerprint="f")
     execution.release_live_models()
-    stopped = evaluate_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds, setup,
+    stopped = score_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds, setup,
                              len(prepared.train), execution.ProcessEnv())
-    full = evaluate_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds,
+    full = score_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds,
                           _setup(prepared, score_best_iteration=True), len(prepared.train))
     # The same best round as training all 500 rounds (the curve does not come back after it).
     assert stopped.best_budget == full.best_budget and stopped.fold_scores == full.fold_scores
@@ -126,12 +127,12 @@ def test_a_promoted_trial_continues_its_boosters_and_scores_as_from_scratch(prep
     setup = _setup(prepared, continue_boosting=True, score_best_iteration=True, data_fingerprint="f")
     env = execution.ProcessEnv()
     execution.release_live_models()
-    evaluate_trial(_trial(4, params, 0, 10), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
+    score_trial(_trial(4, params, 0, 10), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
     assert len(execution.LIVE) == len(folds)  # one live booster per fold
-    continued = evaluate_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds, setup,
+    continued = score_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds, setup,
                                len(prepared.train), env)
     assert execution.LIVE.take((lineage_key(params, setup), 0)).rounds == 30
-    scratch = evaluate_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds,
+    scratch = score_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds,
                              _setup(prepared, score_best_iteration=True), len(prepared.train))
     assert continued.status == scratch.status == "ok"
     assert continued.fold_scores == scratch.fold_scores and continued.best_budget == scratch.best_budget
@@ -153,7 +154,7 @@ def test_folds_in_parallel_give_the_same_scores(prepared: Any, resource: str) ->
     candidate = _trial(0, {"num_leaves": 7, "learning_rate": 0.2}, 0, 40 if resource == "n_estimators" else 150)
     setup = _setup(prepared, resource=resource, score_best_iteration=True)
     one, two = (
-        evaluate_trial(candidate, prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), ProcessEnv(w))
+        score_trial(candidate, prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), ProcessEnv(w))
         for w in (1, 2)
     )
     assert one.status == two.status == "ok"
@@ -163,7 +164,7 @@ def test_folds_in_parallel_give_the_same_scores(prepared: Any, resource: str) ->
 
 def test_a_failing_fold_in_parallel_fails_the_trial(prepared: Any) -> None:
     folds = folds_from_plan(prepared.fold)
-    result = evaluate_trial(_trial(0, {"num_leaves": -3}, 0, 10), prepared.X_train, prepared.y_train, folds,
+    result = score_trial(_trial(0, {"num_leaves": -3}, 0, 10), prepared.X_train, prepared.y_train, folds,
                             _setup(prepared), len(prepared.train), ProcessEnv(3))
     assert result.status == "failed" and "num_leaves" in result.error
     assert all(math.isnan(s) for s in result.fold_scores)
@@ -174,9 +175,9 @@ def test_a_raced_trial_that_goes_on_scores_exactly_as_an_unraced_one(prepared: A
     folds = folds_from_plan(prepared.fold)
     params = {"learning_rate": 0.3, "num_leaves": 15}
     setup = _setup(prepared, score_best_iteration=True, early_stopping=early_stopping)
-    plain = evaluate_trial(_trial(0, params, 0, 80), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
+    plain = score_trial(_trial(0, params, 0, 80), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train))
     low = tuple(s - 0.5 for s in plain.fold_scores)  # an incumbent it beats on every fold
-    raced = evaluate_trial(Trial(0, 0, params, 80, race=Race(low)), prepared.X_train, prepared.y_train, folds, setup,
+    raced = score_trial(Trial(0, 0, params, 80, race=Race(low)), prepared.X_train, prepared.y_train, folds, setup,
                            len(prepared.train))
     assert raced.status == "ok"
     assert raced.fold_scores == plain.fold_scores and raced.best_budget == plain.best_budget
@@ -187,7 +188,7 @@ def test_a_trial_that_loses_its_race_stops_after_its_first_folds(prepared: Any, 
     folds = folds_from_plan(prepared.fold)
     setup = _setup(prepared, kind=kind, score_best_iteration=True, early_stopping=5)
     high = Race((3.0,) * len(folds))  # an incumbent far above any roc_auc on every fold
-    raced = evaluate_trial(Trial(0, 0, {}, 20, race=high), prepared.X_train, prepared.y_train, folds, setup,
+    raced = score_trial(Trial(0, 0, {}, 20, race=high), prepared.X_train, prepared.y_train, folds, setup,
                            len(prepared.train))
     assert raced.status == "pruned" and math.isnan(raced.mean_score)
     first = high.looks()[0]
@@ -202,7 +203,7 @@ def test_columns_named_with_json_characters_score_as_plain_ones(cfg: Any) -> Non
     scores = []
     for df in (frame, odd):
         prepared = prepare(df, cfg)
-        result = evaluate_trial(_trial(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train,
+        result = score_trial(_trial(0, {"num_leaves": 7}, 0, 20), prepared.X_train, prepared.y_train,
                                 folds_from_plan(prepared.fold), _setup(prepared), len(prepared.train))
         assert result.status == "ok", result.error
         scores.append(result.fold_scores)
@@ -225,11 +226,11 @@ def test_with_early_stopping_a_promoted_trial_goes_on_from_its_boosters_and_stop
     execution.release_live_models()
     for rung, budget in enumerate(budgets):
         made.clear()
-        continued = evaluate_trial(_trial(5, params, rung, budget), prepared.X_train, prepared.y_train, folds, setup,
+        continued = score_trial(_trial(5, params, rung, budget), prepared.X_train, prepared.y_train, folds, setup,
                                    len(prepared.train), env)
         assert len(made) == (len(folds) if rung == 0 else 0)  # later rungs build no booster: they go on
         made.clear()
-        fresh = evaluate_trial(_trial(5, params, rung, budget), prepared.X_train, prepared.y_train, folds,
+        fresh = score_trial(_trial(5, params, rung, budget), prepared.X_train, prepared.y_train, folds,
                                _setup(prepared, score_best_iteration=True, early_stopping=50), len(prepared.train))
         assert (continued.fold_scores, continued.best_budget) == (fresh.fold_scores, fresh.best_budget)
     execution.release_live_models()
@@ -242,15 +243,15 @@ def test_a_scorer_not_computed_every_round_picks_the_same_round_whatever_the_pat
     folds = folds_from_plan(prepared.fold)
     params = {"learning_rate": 0.03, "num_leaves": 7}
     common = dict(score_best_iteration=True, early_stopping=5, scoring="balanced_accuracy")
-    fresh = evaluate_trial(_trial(2, params, 1, 111), prepared.X_train, prepared.y_train, folds,
+    fresh = score_trial(_trial(2, params, 1, 111), prepared.X_train, prepared.y_train, folds,
                            _setup(prepared, **common), len(prepared.train))
-    raced = evaluate_trial(Trial(2, 2, params, 111, rung=1, race=Race((-1.0,) * len(folds))), prepared.X_train,
+    raced = score_trial(Trial(2, 2, params, 111, rung=1, race=Race((-1.0,) * len(folds))), prepared.X_train,
                            prepared.y_train, folds, _setup(prepared, **common), len(prepared.train))
     setup = _setup(prepared, continue_boosting=True, data_fingerprint="f", **common)
     env = execution.ProcessEnv()
     execution.release_live_models()
-    evaluate_trial(_trial(2, params, 0, 37), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
-    continued = evaluate_trial(_trial(2, params, 1, 111), prepared.X_train, prepared.y_train, folds, setup,
+    score_trial(_trial(2, params, 0, 37), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
+    continued = score_trial(_trial(2, params, 1, 111), prepared.X_train, prepared.y_train, folds, setup,
                                len(prepared.train), env)
     execution.release_live_models()
     assert raced.status == "ok"
@@ -263,11 +264,11 @@ def test_without_best_iteration_scoring_early_stopping_scores_and_refits_at_the_
     # and that round count (not the budget it never reached) is what the refit uses.
     folds = folds_from_plan(prepared.fold)
     params = {"learning_rate": 0.3, "num_leaves": 31}
-    stopped = evaluate_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds,
+    stopped = score_trial(_trial(0, params, 0, 500), prepared.X_train, prepared.y_train, folds,
                              _setup(prepared, score_best_iteration=False, early_stopping=10), len(prepared.train))
     assert stopped.best_budget is not None and stopped.best_budget < 500 and stopped.best_budget % 10 == 0
     assert refit_budget(stopped, "n_estimators") == stopped.best_budget
     # The same fit trained to that round count without early stopping scores the same.
-    plain = evaluate_trial(_trial(0, params, 0, stopped.best_budget), prepared.X_train, prepared.y_train, folds,
+    plain = score_trial(_trial(0, params, 0, stopped.best_budget), prepared.X_train, prepared.y_train, folds,
                            _setup(prepared, score_best_iteration=False), len(prepared.train))
     assert plain.fold_scores == stopped.fold_scores and plain.best_budget is None

@@ -1,0 +1,177 @@
+"""Scoring LightGBM: one configuration's boosters on a fold set, advanced in step, scored every round.
+
+With a race, the folds of its first stage train first (in step, with early stopping on their own
+mean); then each later stage's folds are brought to the same round count, and after every stage
+the race decides whether the trial stops there. One that goes on continues exactly as an unraced
+trial: where it stops and what it scores do not depend on the race.
+
+With early stopping and a ``trial.ceiling``, a trial still improving at its budget goes on
+boosting until early stopping stops it or the ceiling is reached.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tunepipe import lgbm
+from tunepipe.results import Observation, Trial
+from tunepipe.scoring.env import TrialEnv
+from tunepipe.scoring.spec import TrialSetup, lineage_key
+from tunepipe.scoring.stages import pruned, stages
+
+
+class BoostedFolds:
+    """The boosters of one trial on its folds (created on first use), and the rounds they train.
+
+    Attributes:
+        rounds: The most rounds a fold trains (the budget, or the ceiling with early stopping).
+        resumed: Rounds every fold already has, taken over from live boosters of a smaller budget.
+    """
+
+    def __init__(
+        self, trial: Trial, X: pd.DataFrame, y: pd.Series, folds: list[tuple[np.ndarray, np.ndarray]],
+        setup: TrialSetup, env: TrialEnv,
+    ) -> None:
+        spec = setup.spec
+        self.trial, self.X, self.y, self.folds, self.setup, self.env = trial, X, y, folds, setup, env
+        self.estimator = setup.estimator(trial.params, trial.budget)
+        by_rounds = spec.resource == "n_estimators"
+        self.rounds = trial.budget if by_rounds else int(self.estimator.get_params()["n_estimators"])
+        if by_rounds and spec.early_stopping is not None and trial.ceiling is not None:
+            # Early stopping decides where the trial ends; its checks fall where they would with a
+            # budget of `ceiling`, so the scores are those of a trial asked at the ceiling.
+            self.rounds = max(self.rounds, trial.ceiling)
+        self.key = lgbm.dataset_params(self.estimator.get_params())
+        self.patience = spec.early_stopping
+        self.best_iteration = spec.score_best_iteration and by_rounds
+        self.boosters: list[lgbm.LiveBooster | None] = [None] * len(folds)
+        self.seconds = [0.0] * len(folds)
+        # Continued boosting: the same configuration's boosters of an earlier (smaller) budget.
+        live = setup.run.continue_boosting and env.live is not None
+        self.lineage = lineage_key(trial.params, setup) if live else ""
+        self.resumed = 0
+
+    def resume(self) -> None:
+        """Take over the live boosters of this configuration's smaller budget, if every fold has one."""
+        assert self.env.live is not None
+        live = [self.env.live.take((self.lineage, i)) for i in range(len(self.folds))]
+        counts = {b.rounds for b in live if b is not None}
+        # Only boosters of one round count on every fold, not past this budget, can go on (a
+        # fold evicted from the store, or a longer run of another search: start over).
+        if None not in live and len(counts) == 1 and 0 < min(counts) <= self.rounds:
+            self.boosters, self.resumed = live, min(counts)
+
+    def keep(self) -> None:
+        """Hand every fold's booster to the live store, for a larger budget of this configuration."""
+        assert self.env.live is not None
+        for i, booster in enumerate(self.boosters):
+            assert booster is not None
+            self.env.live.put((self.lineage, i), booster)
+
+    def advance(self, ids: list[int], to_rounds: int) -> None:
+        """Bring folds ``ids`` to ``to_rounds`` rounds (on the environment's fold workers)."""
+
+        def one(i: int) -> None:
+            t0 = time.perf_counter()
+            booster = self.boosters[i]
+            if booster is None:
+                fold = self.env.binned_fold(self.setup, i, self.X, self.y, *self.folds[i], self.key)
+                booster = self.boosters[i] = lgbm.LiveBooster(fold, self.estimator, self.setup.spec.scoring)
+            booster.advance(to_rounds)
+            self.seconds[i] += time.perf_counter() - t0
+
+        self.env.map_folds(lambda j: one(ids[j]), len(ids), self.setup.run.threads)
+
+    def train(self, ids: list[int], done: int) -> int:
+        """Advance folds ``ids`` in step from ``done`` rounds until early stopping or the budget.
+
+        In step: every fold reaches the same round count before the mean curve is looked at, so
+        where a trial stops depends only on its scores. The curve is looked at after rounds
+        patience, 2 x patience, ... and the budget, whatever ``done`` it starts from (a promoted
+        trial going on from its boosters stops where a fresh one would)."""
+        patience = self.patience
+        while done < self.rounds:
+            done = self.rounds if patience is None else min(self.rounds, (done // patience + 1) * patience)
+            self.advance(ids, done)
+            if patience is not None and done - best_round([self.boosters[i] for i in ids], done)[0] >= patience:
+                break
+        return done
+
+    def stopped(self, trained: int) -> int | None:
+        """Where every fold trained in step from round 0 would have stopped by ``trained`` (None: not yet)."""
+        return first_stop(self.boosters, trained, self.patience, self.rounds)
+
+    def scores_at(self, ids: list[int], done: int) -> tuple[int | None, tuple[float, ...]]:
+        """The round the folds ``ids`` are scored at (None: the budget) and their scores there."""
+        chosen = [self.boosters[i] for i in ids]
+        if self.best_iteration:
+            return best_round(chosen, done)
+        # Scored where training ended: that is the round count a refit needs (None: the budget).
+        at = done if self.setup.spec.resource == "n_estimators" and done != self.trial.budget else None
+        return at, tuple(float(b.curve[done - 1]) for b in chosen if b is not None)
+
+
+def score_boosted(
+    trial: Trial, X: pd.DataFrame, y: pd.Series, folds: list[tuple[np.ndarray, np.ndarray]],
+    setup: TrialSetup, env: TrialEnv,
+) -> Observation:
+    """``trial``'s scores on every fold, at its best round with best-iteration scoring (the first
+    stages only, if its race stops it)."""
+    run = BoostedFolds(trial, X, y, folds, setup, env)
+    every = list(range(len(folds)))
+    parts = stages(trial, len(folds))
+    if run.lineage and trial.race is None:
+        run.resume()
+    if len(parts) == 1 and run.resumed:
+        # Going on from a smaller budget: where a fresh trial would have stopped by now, if it
+        # would have, is in the curves already; else only the extra rounds are trained.
+        stopped = run.stopped(run.resumed)
+        done = stopped if stopped is not None else run.train(every, run.resumed)
+    elif len(parts) == 1:
+        done = run.train(every, 0)
+    else:
+        done = run.train(list(parts[0]), 0)
+        for stage in parts[1:]:
+            best, scores = run.scores_at(list(range(stage.start)), done)
+            assert trial.race is not None
+            if trial.race.loses(scores):
+                return pruned(trial, scores, len(folds), best, run.seconds)
+            run.advance(list(stage), done)
+        stopped = run.stopped(done)
+        done = stopped if stopped is not None else run.train(every, done)
+    if run.lineage:
+        run.keep()
+    best, scores = run.scores_at(every, done)
+    return Observation(trial, scores, best_budget=best, fit_times=tuple(run.seconds))
+
+
+def first_stop(boosters: list[Any], trained: int, patience: int | None, rounds: int) -> int | None:
+    """Where training every fold in step from round 0 would have stopped, if it stops by ``trained``
+    (None: it would go on). Its checks fall at patience, 2 x patience, ... and the budget."""
+    if patience is None:
+        return rounds if trained >= rounds else None
+    checks = list(range(patience, trained + 1, patience)) + ([rounds] if trained >= rounds else [])
+    for check in checks:
+        if check >= rounds or check - best_round(boosters, check)[0] >= patience:
+            return min(check, rounds)
+    return None
+
+
+def best_round(boosters: list[Any], rounds: int) -> tuple[int, tuple[float, ...]]:
+    """The round (1..rounds) with the best mean validation score, and the folds' scores there.
+
+    Rounds not scored on every fold are skipped, and so, for a scorer not computed every round,
+    are rounds off :func:`lgbm.on_grid` (the last round of an advance is scored too, but which
+    rounds end an advance depends on the path); of equal means the fewest rounds win; an all-NaN
+    curve (every fold failed to score) keeps the last round.
+    """
+    table = np.vstack([b.curve[:rounds] for b in boosters])  # folds x rounds
+    if not all(b.metric.every_round for b in boosters):
+        table[:, [not lgbm.on_grid(r) for r in range(1, table.shape[1] + 1)]] = np.nan
+    mean = table.mean(axis=0)
+    best = int(np.nanargmax(mean)) if not np.isnan(mean).all() else rounds - 1
+    return best + 1, tuple(float(v) for v in table[:, best])

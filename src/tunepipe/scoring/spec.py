@@ -1,0 +1,135 @@
+"""What decides a trial's scores (:class:`TrialSpec`, with the one digest every key is made from),
+apart from how it runs (:class:`RunOptions`: threads, fold pool, continued boosting)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sklearn.pipeline import Pipeline
+
+from tunepipe.models import REGISTRY, Task, build_pipeline, resource_param
+
+if TYPE_CHECKING:
+    from tunepipe.config import Config
+    from tunepipe.data import Prepared
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Everything besides the configuration and its budget that decides a trial's scores.
+
+    Attributes:
+        data_fingerprint: The split's (data and fold plan); "" when unknown (nothing is cached).
+        score_best_iteration: Score at the best round on the mean CV curve (boosting, n_estimators).
+        early_stopping: Stop a LightGBM trial once its mean CV score has not improved for this
+            many rounds (None: train the whole budget).
+    """
+
+    kind: str
+    task: Task
+    fixed_params: dict[str, Any]
+    scoring: str
+    resource: str
+    seed: int
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    score_best_iteration: bool = False
+    early_stopping: int | None = None
+    data_fingerprint: str = ""
+
+    @property
+    def native_boosting(self) -> bool:
+        """Whether trials train on LightGBM's native API (:mod:`tunepipe.lgbm`)."""
+        return REGISTRY[self.kind].native_boosting
+
+    @property
+    def preprocessing(self) -> str:
+        """How the model family preprocesses features (the fold cache's key)."""
+        return REGISTRY[self.kind].preprocessing
+
+    @cached_property
+    def digest(self) -> str:
+        """One hash of every field, as it matters to scores: the trial cache key and the live
+        boosters' lineage are both made from it, so the two cannot drift apart."""
+        fields = {
+            "data": self.data_fingerprint, "kind": self.kind, "task": self.task, "fixed": self.fixed_params,
+            "scoring": self.scoring, "resource": self.resource, "seed": self.seed, "numeric": self.numeric,
+            "categorical": self.categorical,
+            # Best-iteration scoring only means something for boosting rounds: the same scores otherwise.
+            "best_iteration": self.score_best_iteration and self.native_boosting and self.resource == "n_estimators",
+            "early_stopping": self.early_stopping,
+        }
+        # sort_keys: the digest must not depend on the order params.yaml lists the fixed params in.
+        return hashlib.sha256(json.dumps(fields, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a trial runs; never changes its scores.
+
+    Attributes:
+        threads: Native threads per fit (LightGBM's num_threads, BLAS and OpenMP pools).
+        fold_workers: Fold fits run on a pool of this many threads shared by all trials of the
+            process (:func:`tunepipe.execution.fold_pool`); 1 fits the folds in the trial's thread.
+        continue_boosting: Boost a promoted configuration on from its previous budget's live
+            boosters (:mod:`tunepipe.lgbm`).
+    """
+
+    threads: int = 1
+    fold_workers: int = 1
+    continue_boosting: bool = False
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    """Everything a trial needs besides the data and the configuration (small, cheap to ship to a worker)."""
+
+    spec: TrialSpec
+    run: RunOptions = RunOptions()
+
+    def pipeline(self, params: dict[str, Any], n_resources: int | None = None) -> Pipeline:
+        """Unfitted pipeline for ``params``; ``n_resources`` sets the resource parameter if it is one."""
+        spec = self.spec
+        merged = {**spec.fixed_params, **params}
+        param = resource_param(spec.kind, spec.resource)
+        if param is not None and n_resources is not None:
+            merged[param] = n_resources
+        return build_pipeline(
+            spec.kind, spec.task, list(spec.numeric), list(spec.categorical), merged,
+            seed=spec.seed, threads=self.run.threads,
+        )
+
+    def estimator(self, params: dict[str, Any], n_resources: int | None = None) -> Any:
+        """Unfitted estimator alone (the pipeline's last step), for data already preprocessed."""
+        return self.pipeline(params, n_resources)[-1]
+
+
+def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = "") -> TrialSetup:
+    """The trial setup for ``cfg`` on a written split (its task, feature columns and fingerprint)."""
+    continuable = cfg.search.resource == "n_estimators" and REGISTRY[cfg.model.kind].native_boosting
+    spec = TrialSpec(
+        kind=cfg.model.kind,
+        task=split.task,
+        fixed_params=dict(cfg.model.params),
+        scoring=cfg.search.scoring,
+        resource=cfg.search.resource,
+        seed=cfg.base.seed,
+        numeric=tuple(split.numeric),
+        categorical=tuple(split.categorical),
+        score_best_iteration=cfg.search.score_best_iteration,
+        early_stopping=cfg.search.early_stopping if continuable else None,
+        data_fingerprint=fingerprint,
+    )
+    return TrialSetup(spec, RunOptions(threads=threads, continue_boosting=cfg.execution.continue_boosting and continuable))
+
+
+def lineage_key(params: dict[str, Any], setup: TrialSetup) -> str:
+    """What names a configuration's live boosters across budgets: its params under this spec and
+    thread count (a booster continued with other threads could grow other trees)."""
+    return json.dumps(
+        {"spec": setup.spec.digest, "threads": setup.run.threads, "params": params}, sort_keys=True, default=repr
+    )
