@@ -18,8 +18,10 @@ run: $(VENV)/.installed
 	$(BIN)/dvc repro
 	@$(BIN)/tunepipe summary
 
+# Four workers on two cores: most of a test's time is spent waiting on a Prefect server, a dvc or
+# tunepipe process, or a browser; worksteal evens out the long end-to-end tests (see tests/conftest.py).
 test: $(VENV)/.installed browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4 --dist worksteal
 
 install: $(VENV)/.installed
 

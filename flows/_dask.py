@@ -1,12 +1,17 @@
-"""The Dask worker plugin that hands a split to each worker (imported only with ``runner: dask``)."""
+"""The Dask worker plugin that hands a split to each worker and, when the run ends, frees it there
+(imported only with ``runner: dask``)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from distributed import WorkerPlugin
 
-from tunepipe import io
+from tunepipe import execution, io
+
+# The worker's own logger: what it logs is in the worker's log (Client.get_worker_logs()).
+logger = logging.getLogger("distributed.worker")
 
 
 class ReceiveSplit(WorkerPlugin):
@@ -18,3 +23,10 @@ class ReceiveSplit(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         io.receive_split(self.ref, self.files)
+        logger.info("tunepipe: received split %s (%d bytes)", self.ref.fingerprint, sum(map(len, self.files.values())))
+
+    def teardown(self, worker: Any) -> None:
+        """When the run unregisters the plugin: the worker frees the split and all it grew on it."""
+        io.forget_split(self.ref)
+        execution.forget_split(self.ref.fingerprint)
+        logger.info("tunepipe: freed split %s", self.ref.fingerprint)

@@ -46,4 +46,15 @@ def ship_split(ref: io.SplitRef) -> None:
     from flows._dask import ReceiveSplit  # noqa: PLC0415 - distributed loads only when asked for
 
     runner = FlowRunContext.get().task_runner
-    runner.client.register_plugin(ReceiveSplit(ref, io.split_files(ref)), name=f"tunepipe-split-{ref.fingerprint}")
+    runner.client.register_plugin(ReceiveSplit(ref, io.split_files(ref)), name=_plugin_name(ref))
+
+
+def unship_split(ref: io.SplitRef) -> None:
+    """Unregister the split's plugin: every worker frees the split, its folds and live boosters
+    (a long-lived cluster does not grow with every run)."""
+    runner = FlowRunContext.get().task_runner
+    runner.client.unregister_worker_plugin(_plugin_name(ref))
+
+
+def _plugin_name(ref: io.SplitRef) -> str:
+    return f"tunepipe-split-{ref.fingerprint}"

@@ -24,7 +24,7 @@ from flows import runners
 from tunepipe import importance, io, report
 from tunepipe.config import Config
 from tunepipe.errors import SearchError
-from tunepipe.execution import ProcessEnv, release_live_models
+from tunepipe.execution import ProcessEnv, forget_split, release_live_models, shutdown_fold_pools
 from tunepipe.failures import TrialBugError, TrialResourceError
 from tunepipe.models import default_values
 from tunepipe.results import Observation, Trial
@@ -191,7 +191,9 @@ def _release_dropped(search: Search, setup: TrialSetup) -> None:
     with the thread runner, every trial's)."""
     alive = search.alive()
     if setup.run.continue_boosting and alive is not None:
-        release_live_models({lineage_key(params, setup) for params in alive.values()})
+        alive_keys = {lineage_key(params, setup) for params in alive.values()}
+        asked = {lineage_key(t.params, setup) for t in search.history.trials}
+        release_live_models(asked - alive_keys)
 
 
 @flow(name="tunepipe-tune")
@@ -229,7 +231,12 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         # One message for the run, as for a search whose trials all failed.
         return Failed(message=str(error), data=error)
     finally:
-        release_live_models()
+        # What this run grew in the processes that ran its trials goes (process-pool workers
+        # exit with their pool): the flow's own, and every Dask worker's.
+        forget_split(ref.fingerprint)
+        shutdown_fold_pools()
+        if cfg.execution.runner == "dask":
+            runners.unship_split(ref)
     logger.info(
         "%d trials evaluated, %d taken from the trial cache; %d of %d configurations proposed by the model (%s)",
         progress.done - progress.cached, progress.cached, report.model_proposed(search.observations),

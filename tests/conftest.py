@@ -16,6 +16,21 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from tunepipe.config import Config, parse_config  # noqa: E402
 
+# End-to-end tests: real flows under a Prefect server, the real dvc CLI, real processes and
+# clusters. Marked `slow` (a contributor skips them with `pytest -m "not slow"`; `make test` and CI
+# run everything) and started first, so that with pytest-xdist no worker is left alone with a
+# long test at the end while the others idle.
+SLOW_FOLDERS = ("flows", "dvc")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        if item.path.relative_to(root).parts[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+    # Stable: within each group, the order pytest collected them in.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
 
 def make_frame(n: int = 400, task: str = "binary", seed: int = 0) -> pd.DataFrame:
     """A small table with numeric, categorical (string) and missing values and a learnable target."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.prefect_server import free_port, wait_until_healthy
 
 
+@pytest.mark.slow
 def test_server_listens_on_loopback_with_a_project_local_home(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}

@@ -7,6 +7,7 @@ Process-wide state lives here and only here; :mod:`tunepipe.scoring` scores a tr
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -87,6 +88,12 @@ class _Cache:
         with self._lock:
             self._items.clear()
 
+    def drop(self, key: Callable[[Any], bool]) -> None:
+        """Drop every item whose key ``key`` accepts."""
+        with self._lock:
+            for k in [k for k in self._items if key(k)]:
+                del self._items[k]
+
 
 # Preprocessed folds of this process, shared by every trial on the same split: preprocessing does
 # not depend on the configuration, so fitting it once per fold (not once per trial) gives the same
@@ -157,10 +164,10 @@ class LiveBoosters:
                 _, (_, dropped) = self._boosters.popitem(last=False)
                 self._bytes -= dropped
 
-    def keep_only(self, lineages: set[str]) -> None:
-        """Drop every booster whose configuration is not in ``lineages``."""
+    def drop(self, lineage: Callable[[str], bool]) -> None:
+        """Drop every booster whose configuration's lineage key ``lineage`` accepts."""
         with self._lock:
-            for key in [k for k in self._boosters if k[0] not in lineages]:
+            for key in [k for k in self._boosters if lineage(k[0])]:
                 self._bytes -= self._boosters.pop(key)[1]
 
     def __len__(self) -> int:
@@ -207,6 +214,27 @@ class ProcessEnv:
         return cached_binned_fold(setup, i, X, y, train_idx, test_idx, key)
 
 
-def release_live_models(keep: set[str] | None = None) -> None:
-    """Free the live boosters of every configuration not in ``keep`` (None: all of them)."""
-    LIVE.keep_only(keep or set())
+def release_live_models(lineages: set[str] | None = None) -> None:
+    """Free the live boosters of the configurations in ``lineages`` (None: of every one).
+
+    A search frees only its own configurations' boosters (a second search in the same process
+    keeps its), those it will not run again as it goes and all of them when it ends.
+    """
+    LIVE.drop(lambda lineage: lineages is None or lineage in lineages)
+
+
+def forget_split(fingerprint: str) -> None:
+    """Free what this process holds for the split ``fingerprint``: its preprocessed and binned
+    folds and the live boosters grown on it (a long-lived worker returns to its baseline)."""
+    _FOLDS.drop(lambda key: key[0] == fingerprint)
+    _BINNED.drop(lambda key: key[0] == fingerprint)
+    LIVE.drop(lambda lineage: json.loads(lineage).get("data") == fingerprint)
+
+
+def shutdown_fold_pools() -> None:
+    """Stop the fold pools' threads (a later search starts new ones)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.shutdown(wait=False, cancel_futures=True)  # its threads end after their current fold

@@ -311,6 +311,14 @@ def receive_split(ref: SplitRef, files: dict[str, bytes]) -> None:
     _RECEIVED[ref] = files
 
 
+def forget_split(ref: SplitRef) -> None:
+    """Drop the split's received bytes and this process's loaded copies of it (and, the caches
+    being per function, of any other split: they are loaded again when asked for)."""
+    _RECEIVED.pop(ref, None)
+    load_split.cache_clear()
+    load_folds.cache_clear()
+
+
 @lru_cache(maxsize=4)
 def load_split(ref: SplitRef) -> Prepared:
     """Load a written (or received) split once per process (the fingerprint keys the cache)."""

@@ -17,7 +17,7 @@ from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 
 from flows.pipeline import run
 from tests.conftest import BASE_RAW, make_frame
-from tunepipe import io
+from tunepipe import execution, io
 from tunepipe.config import parse_config
 from tunepipe.errors import SearchError
 
@@ -54,8 +54,19 @@ def test_threads_processes_and_dask_give_the_same_search(tmp_path: Path, cluster
     # The split went to the workers once, as bytes: trials there did not read the flow's disk.
     fingerprint = json.loads((tmp_path / "dask/data/split/meta.json").read_text())["fingerprint"]
     with Client(cluster) as client:
-        received = client.run(lambda: [ref.fingerprint for ref in io._RECEIVED])
-    assert sorted(received.values()) == [[fingerprint], [fingerprint]]
+        logs = client.get_worker_logs()
+        # And when the run ended every worker freed it, and all it grew on it: a long-lived
+        # cluster returns to its baseline after each run (no split, fold, booster or plugin kept).
+        held = client.run(lambda: (len(io._RECEIVED), len(execution._FOLDS._items), len(execution._BINNED._items),
+                                   len(execution.LIVE)))
+        plugins = client.run_on_scheduler(lambda dask_scheduler: [n for n in dask_scheduler.worker_plugins
+                                                                  if n.startswith("tunepipe")])
+    for worker_logs in logs.values():
+        messages = [message for _, message in worker_logs]
+        assert sum(f"tunepipe: received split {fingerprint}" in m for m in messages) == 1, messages
+        assert sum(f"tunepipe: freed split {fingerprint}" in m for m in messages) == 1, messages
+    assert list(held.values()) == [(0, 0, 0, 0), (0, 0, 0, 0)]
+    assert plugins == []
 
 
 def _trial_runs(state: Any) -> list[Any]:

@@ -121,6 +121,7 @@ def _best_ok(search: Search) -> float:
     return max(o.mean_score for o in search.observations if o.status == "ok")
 
 
+@pytest.mark.slow
 def test_tpe_learns_from_raced_out_trials_and_beats_random_with_racing_on(table_kind: Any) -> None:
     setup = table_kind(_xy_score)
     tpe = [_raced_search("tpe", seed, setup) for seed in range(10)]

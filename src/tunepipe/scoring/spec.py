@@ -130,6 +130,9 @@ def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = ""
 def lineage_key(params: dict[str, Any], setup: TrialSetup) -> str:
     """What names a configuration's live boosters across budgets: its params under this spec and
     thread count (a booster continued with other threads could grow other trees)."""
+    # The split's fingerprint in clear too: a worker frees every booster grown on a split it forgets.
     return json.dumps(
-        {"spec": setup.spec.digest, "threads": setup.run.threads, "params": params}, sort_keys=True, default=repr
+        {"data": setup.spec.data_fingerprint, "spec": setup.spec.digest, "threads": setup.run.threads,
+         "params": params},
+        sort_keys=True, default=repr,
     )
