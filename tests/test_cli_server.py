@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.prefect_server import free_port, wait_until_healthy
 
 

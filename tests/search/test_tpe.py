@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pytest
 
 from tests.search.conftest import drive, fresh, observe, table_data
 from tunepipe.config import Distribution
