@@ -129,9 +129,13 @@ def test_a_promoted_trial_continues_its_boosters_and_scores_as_from_scratch(prep
     execution.release_live_models()
     score_trial(_trial(4, params, 0, 10), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
     assert len(execution.LIVE) == len(folds)  # one live booster per fold
+    lineage = lineage_key(params, setup)
+    first = execution.LIVE._boosters[(lineage, 0)][0]
     continued = score_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds, setup,
                                len(prepared.train), env)
-    assert execution.LIVE.take((lineage_key(params, setup), 0)).rounds == 30
+    # The same booster, boosted on to 30 rounds: without continuation a new one would be stored.
+    stored = execution.LIVE.take((lineage, 0))
+    assert stored is first and stored.rounds == 30
     scratch = score_trial(_trial(9, params, 1, 30), prepared.X_train, prepared.y_train, folds,
                              _setup(prepared, score_best_iteration=True), len(prepared.train))
     assert continued.status == scratch.status == "ok"

@@ -42,20 +42,25 @@ def test_starts_new_configurations_until_one_can_be_promoted() -> None:
     assert (promoted.candidate, promoted.rung, promoted.budget) == (1, 1, 3)
 
 
-def test_every_promotion_was_the_best_promotable_when_it_was_made() -> None:
-    # Window 1: trial m is asked right after trials 0..m-1 are applied, so that is what it saw.
-    search = fresh(ASHA(27, min_resources=1, max_resources=27, factor=3), window=1)
-    observations = drive(search, lambda t: (t.params["a"] * 37 % 27) / 27)
-    for t in (o.trial for o in observations if o.trial.rung > 0):
-        seen = observations[: t.number]
-        below = [o for o in seen if o.trial.rung == t.rung - 1]
-        earlier = {o.trial.candidate for o in seen if o.trial.rung == t.rung}
-        assert promotable(below, earlier, 3)[0] == t.candidate
-    assert sum(o.trial.rung == 0 for o in observations) == 27
-    assert max(o.trial.rung for o in observations) == 3  # the top rung was reached
-    assert search.best.trial.budget == 27
-    # Nothing left that could go up: no rung has a promotable configuration.
-    for r in range(3):
-        below = [o for o in observations if o.trial.rung == r]
-        above = {o.trial.candidate for o in observations if o.trial.rung == r + 1}
-        assert promotable(below, above, 3) == []
+# Scores by candidate (the same at every budget), and the trials ASHA(9, budgets 1, 3, 9, eta 3)
+# asks with window 1, worked out by hand from Li et al.'s Algorithm 2: from the top rung down,
+# promote the best not yet promoted among the top floor(n / 3) of a rung's n observations, else
+# start a new configuration. (candidate, rung) in trial-number order:
+SCORES = [0.1, 0.5, 0.3, 0.9, 0.2, 0.8, 0.4, 0.7, 0.6]
+BY_HAND = [
+    (0, 0), (1, 0), (2, 0),  # 2 observed: floor(2 / 3) = 0 may go up
+    (1, 1),                  # 3 in rung 0: its best, candidate 1 (0.5), goes up
+    (3, 0), (3, 1),          # 4 in rung 0: candidate 3 (0.9) is its best
+    (4, 0), (5, 0), (5, 1),  # 6 in rung 0: the top 2 are 3 and 5; 5 goes up
+    (3, 2),                  # 3 in rung 1: its best, 3, reaches the top rung
+    (6, 0), (7, 0), (8, 0),  # the top 2 of rung 0 are up already: new configurations
+    (7, 1),                  # 9 in rung 0: the top 3 are 3, 5, 7; then nothing can go up, all 9 started
+]
+
+
+def test_the_trials_asked_are_the_hand_worked_trace() -> None:
+    search = fresh(ASHA(9, min_resources=1, max_resources=9, factor=3), window=1)
+    observations = drive(search, lambda t: SCORES[t.candidate])
+    assert [(o.trial.candidate, o.trial.rung) for o in observations] == BY_HAND
+    assert [o.trial.budget for o in observations] == [[1, 3, 9][rung] for _, rung in BY_HAND]
+    assert search.best.trial.budget == 9 and search.best.trial.candidate == 3
