@@ -1,4 +1,4 @@
-"""The tune stage: the search's ask / tell loop, each trial a task, on the written split.
+"""The tune stage: the core's ask / tell loop (tunepipe.tuning), each trial a task, on the written split.
 
 This module only wires tasks; each ``@task`` wraps one core call and adds name, retries and a
 timeout. Trial tasks receive a :class:`~tunepipe.io.SplitRef`, never a DataFrame.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,9 @@ from tunepipe.models import default_values
 from tunepipe.results import Observation, Trial
 from tunepipe.search import Search, make_search, plan_table
 from tunepipe.threads import plan_threads
-from tunepipe.scoring import TrialSetup, lineage_key, make_setup, refit_budget, score_trial
+from tunepipe.scoring import TrialSetup, lineage_key, make_setup, score_trial
 from tunepipe.trialcache import trial_key
+from tunepipe.tuning import Progress, at_round, run_search, winner_record
 
 
 @task(name="trial", task_run_name="{trial.label}", cache_policy=NO_CACHE, persist_result=False)
@@ -71,7 +71,7 @@ def trial_task(cfg: Config) -> Any:
     )
 
 
-def _outcome(future: PrefectFuture[Observation], trial: Trial, n_folds: int) -> Observation:
+def observation_of(future: PrefectFuture[Observation], trial: Trial, n_folds: int) -> Observation:
     """The future's observation, or a failed trial when the task itself failed (a timeout, or
     retries used up): the search goes on without it, as with a model error.
 
@@ -101,89 +101,21 @@ def _outcome(future: PrefectFuture[Observation], trial: Trial, n_folds: int) -> 
     return Observation(trial, (math.nan,) * n_folds, status="failed", error=text.strip().splitlines()[0][:500])
 
 
-def _at_round(o: Observation) -> str:
-    """``, at its best round count 696 of 1000`` (or past its budget, boosting on while improving)."""
-    if o.best_budget is None:
-        return ""
-    if o.best_budget > o.trial.budget:
-        return f", at its best round count {o.best_budget} (boosted past its budget of {o.trial.budget} while improving)"
-    return f", at its best round count {o.best_budget} of {o.trial.budget}"
+class PrefectTrials:
+    """Trials as Prefect tasks on the flow's task runner (a :class:`~tunepipe.tuning.TrialRunner`)."""
 
+    def __init__(self, cfg: Config, ref: io.SplitRef, setup: TrialSetup, cache_dir: str | None) -> None:
+        self.task = trial_task(cfg)
+        self.ref, self.setup, self.cache_dir, self.n_folds = ref, setup, cache_dir, cfg.cv.n_splits
 
-class Progress:
-    """Logs the search's progress about ten times: trials done, from the cache, failed, best so far."""
+    def submit(self, trial: Trial) -> PrefectFuture[Observation]:
+        return self.task.submit(trial, self.ref, self.setup, self.cache_dir)
 
-    def __init__(self, n_planned: int) -> None:
-        self.n_planned = n_planned
-        self.step = max(1, n_planned // 10)
-        self.done = self.cached = self.failed = self.pruned = 0
-        self.best: Observation | None = None
+    def next_finished(self, handles: list[Any]) -> PrefectFuture[Observation]:
+        return next(as_completed(handles))
 
-    def record(self, observation: Observation, cached: bool) -> None:
-        self.done += 1
-        self.cached += cached
-        self.failed += observation.status == "failed"
-        self.pruned += observation.status == "pruned"
-        score = observation.mean_score
-        if not math.isnan(score) and (self.best is None or score > self.best.mean_score):
-            self.best = observation
-        if self.done % self.step == 0 or self.done == self.n_planned:
-            best = "n/a"
-            if self.best is not None:
-                t = self.best.trial
-                at = _at_round(self.best)
-                best = f"{self.best.mean_score:.5f} ({t.label}, budget {t.budget}{at})"
-            raced = f", {self.pruned} stopped by racing" if self.pruned else ""
-            get_run_logger().info(
-                "%d/%d trials done (%d from the trial cache, %d failed%s); best so far %s",
-                self.done, self.n_planned, self.cached, self.failed, raced, best,
-            )
-
-
-def run_search(search: Search, cfg: Config, ref: io.SplitRef, setup: TrialSetup, root: str) -> Progress:
-    """The ask / tell loop: cached trials are told at once, the others run as tasks.
-
-    Observations may finish in any order; the search applies them in trial-number order, so
-    what it asks next never depends on which task finished first. Once ``search.time_budget`` is
-    spent no new trial is asked; the running ones finish and are told.
-    """
-    budget = cfg.search.time_budget
-    deadline = time.monotonic() + budget if budget is not None else None
-    # With a time budget, trials are handed to the task runner only as it has a free slot: a
-    # trial queued there could not be withdrawn once the budget is spent.
-    slots = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)[0] if deadline is not None else None
-    cache_dir = str((Path(root) / cfg.execution.cache_dir).resolve()) if cfg.execution.cache else None
-    task = trial_task(cfg)
-    n_folds = cfg.cv.n_splits
-    progress = Progress(search.n_planned)
-    running: dict[PrefectFuture[Observation], Trial] = {}
-    while not search.done:
-        if deadline is not None and not search.closed and time.monotonic() >= deadline:
-            search.close()
-            get_run_logger().info(
-                "time budget of %gs spent after %d trials: no new trial starts; %d running to finish",
-                budget, progress.done, len(running),
-            )
-            continue
-        told = False
-        for asked in search.ask(None if slots is None else slots - len(running)):
-            hit = io.read_trial_result(cache_dir, trial_key(asked, setup), asked) if cache_dir else None
-            if hit is not None:
-                search.tell(hit)
-                progress.record(hit, cached=True)
-                told = True
-            else:
-                running[task.submit(asked, ref, setup, cache_dir)] = asked
-        if told:
-            continue  # a cached observation may let the search ask more right away
-        if not running:
-            raise RuntimeError("the search waits for an observation, but no trial is running")
-        finished = next(as_completed(list(running)))
-        observation = _outcome(finished, running.pop(finished), n_folds)
-        search.tell(observation)
-        progress.record(observation, cached=False)
-        _release_dropped(search, setup)
-    return progress
+    def observation(self, handle: Any, trial: Trial) -> Observation:
+        return observation_of(handle, trial, self.n_folds)
 
 
 def _release_dropped(search: Search, setup: TrialSetup) -> None:
@@ -225,8 +157,15 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     if cfg.execution.runner == "dask":
         runners.ship_split(ref)
 
+    cache_dir = str((Path(root) / cfg.execution.cache_dir).resolve()) if cfg.execution.cache else None
+    progress = Progress(search.n_planned, logger.info)
     try:
-        progress = run_search(search, cfg, ref, setup, root)
+        run_search(
+            search, PrefectTrials(cfg, ref, setup, cache_dir), progress,
+            cached=lambda trial: io.read_trial_result(cache_dir, trial_key(trial, setup), trial) if cache_dir else None,
+            time_budget=cfg.search.time_budget, slots=workers,
+            after_tell=lambda: _release_dropped(search, setup),
+        )
     except SearchError as error:
         # One message for the run, as for a search whose trials all failed.
         return Failed(message=str(error), data=error)
@@ -254,20 +193,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     cv = report.cv_metrics(search.observations, cfg.search.scoring, search.name)
     if cfg.search.time_budget is not None:
         cv["time_budget_spent"] = search.closed
-    winner = {
-        "candidate": best.trial.candidate,
-        "trial": best.trial.number,
-        "label": best.trial.label,
-        "params": best.trial.params,
-        "n_resources": refit_budget(best, cfg.search.resource),
-    }
-    # The baseline the winner is measured against besides LightGBM's own defaults: the defaults'
-    # trial, refit at the round count early stopping chose for it (the train stage refits both).
-    defaults = next((o for o in search.observations if o.trial.is_defaults and o.status == "ok"), None)
-    if defaults is not None:
-        winner["defaults_trial"] = {
-            "params": defaults.trial.params, "n_resources": refit_budget(defaults, cfg.search.resource),
-        }
+    winner = winner_record(search, cfg.search.resource)
     paths = io.write_search_outputs(
         root, trials, report.progress_table(trials), cv, winner,
         importance.param_importances(trials, cfg.search.flat_space, cfg.base.seed),
@@ -275,7 +201,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     )
     io.write_timings(root, report.timings_table(search.observations))
     artifact = _publish_leaderboard(trials)
-    at = _at_round(best).replace(",", "", 1)
+    at = at_round(best).replace(",", "", 1)
     logger.info(
         "winner: %s, CV %s %.5f%s (the best at the largest budget). Outputs: %s",
         best.trial.label, cfg.search.scoring, cv["best_score"], at, ", ".join(str(p) for p in paths),
