@@ -23,34 +23,6 @@ from tunepipe.config import Config, parse_config  # noqa: E402
 SLOW_FOLDERS = ("flows", "dvc")
 
 
-# With pytest-xdist (`make test`): one real Prefect server for the whole run, started by the
-# controller before the workers and shared by all of them (flows/ and dvc/ tests), instead of one
-# per worker and folder: every idle server costs a tenth of a core, and starting one ~10 s.
-SHARED_API_URL = "TUNEPIPE_TEST_PREFECT_API_URL"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None) or os.environ.get(SHARED_API_URL):
-        return
-    import tempfile
-
-    from tests.prefect_server import prefect_server
-
-    server = prefect_server(Path(tempfile.mkdtemp(prefix="tunepipe-tests-prefect-")))
-    os.environ[SHARED_API_URL] = server.__enter__()  # the workers, started next, inherit it
-    config.stash[_SERVER] = server
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    server = config.stash.get(_SERVER, None)
-    if server is not None:
-        server.__exit__(None, None, None)
-        os.environ.pop(SHARED_API_URL, None)
-
-
-_SERVER = pytest.StashKey[Any]()
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = Path(__file__).parent
     for item in items:

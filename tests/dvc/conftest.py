@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import SHARED_API_URL, make_frame
+from tests.conftest import make_frame
 from tests.prefect_server import prefect_server
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -32,10 +32,6 @@ SMALL = {
 def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One real Prefect server for every DVC test: stage processes connect to it instead of each
     starting a temporary one (about 12 s apiece)."""
-    shared = os.environ.get(SHARED_API_URL)  # the run's shared server (tests/conftest.py)
-    if shared:
-        yield shared
-        return
     with prefect_server(tmp_path_factory.mktemp("prefect-home")) as url:
         yield url
 
