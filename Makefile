@@ -19,9 +19,10 @@ run: $(VENV)/.installed
 	@$(BIN)/tunepipe summary
 
 # Four workers on two cores: most of a test's time is spent waiting on a Prefect server, a dvc or
-# tunepipe process, or a browser; worksteal evens out the long end-to-end tests (see tests/conftest.py).
+# tunepipe process, or a browser. loadgroup deals out the long end-to-end tests first and keeps a
+# module's shared fixture on one worker (tests/conftest.py).
 test: $(VENV)/.installed browser
-	$(BIN)/pytest -n 4 --dist worksteal
+	$(BIN)/pytest -n 4 --dist loadgroup
 
 install: $(VENV)/.installed
 
