@@ -40,6 +40,13 @@ def wait_until_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeo
 @contextmanager
 def prefect_server(home: Path, timeout: float = 120) -> Iterator[str]:
     """Start ``prefect server start`` (SQLite under ``home``); yield its API URL; stop it on exit."""
+    with prefect_server_process(home, timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def prefect_server_process(home: Path, timeout: float = 120) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As :func:`prefect_server`, with the server's process (its own process group) as well."""
     port = free_port()
     env = {
         **os.environ,
@@ -57,7 +64,7 @@ def prefect_server(home: Path, timeout: float = 120) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/api"
     try:
         wait_until_healthy(url, proc, home / "server.log", timeout)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tunepipe import __version__, interrupt, prefect_home
+from tunepipe import __version__, interrupt, prefect_home, server_watch
 from tunepipe.errors import ConfigError, DataError, TunepipeError
 from tunepipe.experiments import TAGS_VARIABLE
 
@@ -314,12 +314,27 @@ def _interrupted_line(cfg: Config, root: Path, command: str, started: float) -> 
             f"(exit {interrupt.EXIT_STATUS})")
 
 
+def _lost_server_line(cfg: Config, root: Path, command: str, started: float, url: str, silent: float) -> str:
+    """Why a run stopped when its Prefect server went away, what it kept, and how to resume."""
+    kept = _interrupted_line(cfg, root, command, started).removeprefix("tunepipe: interrupted: ")
+    kept = kept.rsplit(" (exit ", 1)[0]
+    return (f"tunepipe: the Prefect server at {url} has not answered for {silent:.0f} s, so the run stops: {kept}; "
+            "start the server again (or unset PREFECT_API_URL for the project's own) and run again (exit 1)")
+
+
 def _run(cfg: Config, root: Path, command: str) -> int:
     """Run the command's flow (``run``: the whole pipeline); 1 if it fails."""
     from flows.pipeline import run  # noqa: PLC0415 - Prefect is imported only when a flow runs
 
     started = time.time() - 1  # file times can be a little coarse
     interrupt.install(lambda: _interrupted_line(cfg, root, command, started))
+    from prefect.settings import PREFECT_API_URL  # noqa: PLC0415
+
+    api_url = PREFECT_API_URL.value()  # the project's server, or the user's own (None: a temporary one)
+    if api_url:
+        server_watch.watch(api_url, lambda silent: interrupt.stop(
+            lambda: _lost_server_line(cfg, root, command, started, api_url, silent), status=1),
+            lost_after=server_watch.lost_after(dict(os.environ)))
 
     # One line per task run state change drowns the progress lines on a search with hundreds of trials.
     logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)

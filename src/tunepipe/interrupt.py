@@ -58,15 +58,21 @@ def install(message: Callable[[], str]) -> None:
     """
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if _STOP.is_set():
-            return  # a second Ctrl-C: the watcher is already ending the process
-        _STOP.set()
-        threading.Thread(target=_end, args=(message,), name="tunepipe-interrupt", daemon=True).start()
+        stop(message, EXIT_STATUS)  # a second Ctrl-C: the watcher is already ending the process
 
     signal.signal(signal.SIGINT, handler)
 
 
-def _end(message: Callable[[], str]) -> None:
+def stop(message: Callable[[], str], status: int) -> None:
+    """End the process as on Ctrl-C, with exit ``status``: after the write in progress, none later,
+    ``message()`` as the last line. A second call changes nothing."""
+    if _STOP.is_set():
+        return
+    _STOP.set()
+    threading.Thread(target=_end, args=(message, status), name="tunepipe-stop", daemon=True).start()
+
+
+def _end(message: Callable[[], str], status: int) -> None:
     started = time.monotonic()
     _COMMIT.acquire()  # after the write in progress, if any; none starts after this
     try:
@@ -76,4 +82,4 @@ def _end(message: Callable[[], str]) -> None:
     waited = time.monotonic() - started
     print(line + (f" (waited {waited:.1f} s for a write to finish)" if waited > 0.5 else ""), file=sys.stderr, flush=True)
     sys.stdout.flush()
-    os._exit(EXIT_STATUS)
+    os._exit(status)

@@ -17,6 +17,7 @@ from prefect.settings import PREFECT_API_URL
 
 from tests.conftest import BASE_RAW, make_frame
 from tests.flows.test_project_lock import _wait_for
+from tests.prefect_server import prefect_server_process
 
 # A search long enough to be interrupted mid-way: tpe, 120 configurations, no early stopping.
 LONG = ["search.strategy=tpe", "search.n_candidates=120", "search.max_resources=400", "search.early_stopping=null"]
@@ -103,3 +104,32 @@ def test_a_lost_project_server_is_started_again_and_the_run_finishes(tmp_path: P
     assert "winner" in out + err and json.loads((root / "metrics/test.json").read_text())["score"] > 0.5
     log = (home / "tunepipe-server.log").read_text()
     assert "the Prefect server exited (-9) while a command used it; starting it again" in log, log[-2000:]
+
+
+def test_a_lost_server_of_the_users_own_ends_the_run_in_bounded_time_with_one_line(tmp_path: Path) -> None:
+    """A user's own PREFECT_API_URL is not tunepipe's to restart: once it has not answered for
+    TUNEPIPE_SERVER_LOST_SECONDS the run stops as on Ctrl-C, exit 1, finished trials kept."""
+    root, env = _project(tmp_path)
+    (tmp_path / "own").mkdir()
+    with prefect_server_process(tmp_path / "own") as (url, server):
+        env = env | {"PREFECT_API_URL": url, "TUNEPIPE_SERVER_LOST_SECONDS": "15"}
+        run = _run(root, env, *LONG)
+        try:
+            _wait_for(lambda: len(_cached(root)) >= 2, run, "2 trials in the trial cache", timeout=300)
+            before = _outputs(root)
+            os.killpg(server.pid, signal.SIGKILL)  # the server and its workers, as a crash would
+            killed = time.monotonic()
+            _, err = run.communicate(timeout=300)
+            stopped = time.monotonic() - killed
+        finally:
+            run.kill()
+    print(f"stopped {stopped:.1f} s after the server was killed; last line: {err.strip().splitlines()[-1]}")
+    assert run.returncode == 1, err[-3000:]
+    assert stopped < 15 + 30, f"took {stopped:.0f} s to stop"
+    line = err.strip().splitlines()[-1]
+    assert re.match(rf"tunepipe: the Prefect server at {re.escape(url)} has not answered for \d+ s, so the run "
+                    r"stops: \d+ trials finished in this run are in the trial cache", line), err[-3000:]
+    assert "Traceback" not in err
+    assert _outputs(root) == before  # no stage wrote after the server was lost
+    assert not list(root.rglob("*.tmp*"))
+    assert len(_cached(root)) >= 2
