@@ -13,29 +13,24 @@ import pytest
 
 # Before anything imports Prefect: no analytics (no network here), and a test-local Prefect home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# With 4 xdist workers on 2 cores, LightGBM's OpenMP threads would spin-wait for cores the other
+# workers hold (libgomp spins before it sleeps): let them sleep. Scheduling only; scores are equal.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from tunepipe.config import Config, parse_config  # noqa: E402
 
 # End-to-end tests: real flows under a Prefect server, the real dvc CLI, real processes and
 # clusters. Marked `slow` (a contributor skips them with `pytest -m "not slow"`; `make test` and CI
-# run everything) and started first: `--dist loadgroup` deals them out to the xdist workers first,
-# so that no worker is left alone with a long test at the end while the others idle.
+# run everything) and started first: with `--dist worksteal` the other xdist workers take them
+# over as they run out, so no worker is left alone with a long test at the end.
 SLOW_FOLDERS = ("flows", "dvc")
-
-
-# Modules whose tests share a costly module-scoped fixture (a fitted DVC project, a Dask cluster):
-# with `--dist loadgroup` each runs on one xdist worker, so the fixture is built once.
-SHARED_FIXTURE_MODULES = ("dvc", "flows/test_runners.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = Path(__file__).parent
     for item in items:
-        rel = item.path.relative_to(root)
-        if rel.parts[0] in SLOW_FOLDERS:
+        if item.path.relative_to(root).parts[0] in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
-        if rel.as_posix().startswith(SHARED_FIXTURE_MODULES):
-            item.add_marker(pytest.mark.xdist_group(rel.as_posix()))
     # Stable: within each group, the order pytest collected them in.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
