@@ -1,23 +1,27 @@
 """Faults in real processes: Ctrl-C (SIGINT to the process group, as a terminal sends it) stops a
-run at once, keeps every finished trial, writes nothing more, and the next run resumes."""
+run at once, keeps every finished trial, writes nothing more, and the next run resumes; a lost
+Prefect server (the project's, restarted; a user's own, a bounded stop); a killed Dask worker."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from prefect.settings import PREFECT_API_URL
 
 from tests.conftest import BASE_RAW, make_frame
 from tests.flows.test_project_lock import _wait_for
-from tests.prefect_server import prefect_server_process
+from tests.prefect_server import free_port, prefect_server_process
 
 # A search long enough to be interrupted mid-way: tpe, 120 configurations, no early stopping.
 LONG = ["search.strategy=tpe", "search.n_candidates=120", "search.max_resources=400", "search.early_stopping=null"]
@@ -133,3 +137,67 @@ def test_a_lost_server_of_the_users_own_ends_the_run_in_bounded_time_with_one_li
     assert _outputs(root) == before  # no stage wrote after the server was lost
     assert not list(root.rglob("*.tmp*"))
     assert len(_cached(root)) >= 2
+
+
+def _dask(*args: str) -> subprocess.Popen[bytes]:
+    """A `dask` CLI process (scheduler or worker) in its own process group, as on a cluster machine."""
+    dask = Path(sys.executable).with_name("dask")
+    return subprocess.Popen([str(dask), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def test_a_killed_dask_worker_loses_nothing_and_changes_nothing(tmp_path: Path) -> None:
+    """A real `dask scheduler` and two `dask worker` processes; one worker is killed (SIGKILL)
+    mid-search: the run finishes on the other with exactly the threads runner's results."""
+    from flows.pipeline import run as pipeline
+    from tunepipe.config import parse_config
+
+    search = ["search.strategy=random", "search.n_candidates=24", "search.max_resources=150",
+              "search.early_stopping=null", "search.racing=false"]
+    results = {}
+    for name in ("threads", "dask"):
+        root = tmp_path / name
+        root.mkdir()
+        make_frame(1500, "binary", seed=4).to_csv(root / "data.csv", index=False)
+        overrides = search.copy()
+        procs: list[subprocess.Popen[bytes]] = []
+        killer = None
+        killed_after: list[int] = []  # trials in the cache when the worker was killed
+        if name == "dask":
+            port = free_port()
+            procs.append(_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"))
+            address = f"tcp://127.0.0.1:{port}"
+            procs += [_dask("worker", address, "--nthreads", "1", "--no-dashboard") for _ in range(2)]
+            overrides += ["execution.runner=dask", f"execution.dask_address={address}"]
+
+            def kill_a_worker_mid_search(root: Path = root, worker: subprocess.Popen[bytes] = procs[1]) -> None:
+                deadline = time.monotonic() + 300
+                while len(_cached(root)) < 4 and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                os.killpg(worker.pid, signal.SIGKILL)
+                killed_after.append(len(_cached(root)))
+
+            killer = threading.Thread(target=kill_a_worker_mid_search, daemon=True)
+        try:
+            if killer is not None:
+                _wait_for_scheduler(address, workers=2)
+                killer.start()
+            pipeline(parse_config(BASE_RAW, overrides), root=str(root))
+        finally:
+            for proc in procs:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        results[name] = (pd.read_csv(root / "reports/trials.csv"), json.loads((root / "metrics/cv.json").read_text()),
+                         json.loads((root / "metrics/test.json").read_text()))
+        if name == "dask":
+            # The worker was killed mid-search, and the search went on past it.
+            assert len(killed_after) == 1 and 4 <= killed_after[0] < len(results[name][0]), killed_after
+    pd.testing.assert_frame_equal(results["threads"][0], results["dask"][0])
+    assert results["threads"][1:] == results["dask"][1:]
+
+
+def _wait_for_scheduler(address: str, workers: int) -> None:
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(workers, timeout=60)
