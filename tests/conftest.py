@@ -31,32 +31,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.path.relative_to(root).parts[0] in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
-    items[:] = _slow_first_per_worker(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
-
-
-def _slow_first_per_worker(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
-    """The slow tests first in each worker's share. pytest-xdist's worksteal hands worker ``k`` the
-    ``k``-th contiguous slice of the collection (sizes as :func:`_slices`), so the slow tests are
-    dealt round-robin to the slices' starts and the fast ones fill the rest, each group in the
-    order pytest collected it. Without xdist (one worker): simply the slow tests first."""
-    slow = [item for item in items if item.get_closest_marker("slow") is not None]
-    fast = [item for item in items if item.get_closest_marker("slow") is None]
-    out: list[pytest.Item] = []
-    for k, size in enumerate(_slices(len(items), workers)):
-        share = slow[k::workers]
-        take = max(0, size - len(share))
-        out += share + fast[:take]
-        fast = fast[take:]
-    return out + fast
-
-
-def _slices(n: int, workers: int) -> list[int]:
-    """The sizes of the slices worksteal deals ``n`` tests into (xdist's check_schedule)."""
-    sizes = []
-    for i in range(workers):
-        sizes.append(n // (workers - i))
-        n -= sizes[-1]
-    return sizes
+    # Stable: within each group, the order pytest collected them in.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def make_frame(n: int = 400, task: str = "binary", seed: int = 0) -> pd.DataFrame:
