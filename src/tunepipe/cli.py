@@ -300,8 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         lock.release()
 
 
-def _interrupted_line(cfg: Config, root: Path, command: str, started: float) -> str:
-    """What Ctrl-C kept, and how to resume: the line printed as the process ends."""
+def _kept(cfg: Config, root: Path, command: str, started: float) -> str:
+    """What a stopped run kept, and how to resume: ``3 trials finished in this run are in ...``."""
     cache = root / cfg.execution.cache_dir
     kept = 0
     if cfg.execution.cache and cache.is_dir():
@@ -310,16 +310,19 @@ def _interrupted_line(cfg: Config, root: Path, command: str, started: float) -> 
     trials = (f"{kept} trial{'s' if kept != 1 else ''} finished in this run {'are' if kept != 1 else 'is'} in the "
               f"trial cache ({cfg.execution.cache_dir}), and {again} resumes from them"
               if cfg.execution.cache else f"the trial cache is off (execution.cache: false): {again} starts over")
-    return (f"tunepipe: interrupted: {trials}; the outputs of the stage that was running are as they were "
-            f"(exit {interrupt.EXIT_STATUS})")
+    return f"{trials}; the outputs of the stage that was running are as they were"
+
+
+def _interrupted_line(cfg: Config, root: Path, command: str, started: float) -> str:
+    """What Ctrl-C kept, and how to resume: the line printed as the process ends."""
+    return f"tunepipe: interrupted: {_kept(cfg, root, command, started)} (exit {interrupt.EXIT_STATUS})"
 
 
 def _lost_server_line(cfg: Config, root: Path, command: str, started: float, url: str, silent: float) -> str:
     """Why a run stopped when its Prefect server went away, what it kept, and how to resume."""
-    kept = _interrupted_line(cfg, root, command, started).removeprefix("tunepipe: interrupted: ")
-    kept = kept.rsplit(" (exit ", 1)[0]
-    return (f"tunepipe: the Prefect server at {url} has not answered for {silent:.0f} s, so the run stops: {kept}; "
-            "start the server again (or unset PREFECT_API_URL for the project's own) and run again (exit 1)")
+    return (f"tunepipe: the Prefect server at {url} has not answered for {silent:.0f} s, so the run stops: "
+            f"{_kept(cfg, root, command, started)}; start the server again (or unset PREFECT_API_URL for the "
+            "project's own) and run again (exit 1)")
 
 
 def _run(cfg: Config, root: Path, command: str) -> int:
