@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tunepipe.config import Distribution
-from tunepipe.importance import IMPORTANCE_COLUMNS, budget_trials, parallel_coordinates, param_importances, tuned
+from tunepipe.importance import IMPORTANCE_COLUMNS, PARALLEL_COLUMNS, budget_trials, parallel_coordinates, param_importances, tuned
 
 SPACE = {
     "learning_rate": Distribution(low=0.01, high=0.3, log=True),
@@ -62,9 +62,21 @@ def test_same_trials_same_importances_after_a_csv_round_trip() -> None:
     pd.testing.assert_frame_equal(param_importances(trials, SPACE, seed=1), param_importances(again, SPACE, seed=1))
 
 
-def test_too_few_trials_give_an_empty_table_with_its_columns() -> None:
-    out = param_importances(_trials({10: 5}), SPACE, seed=0)
-    assert out.empty and list(out.columns) == IMPORTANCE_COLUMNS
+def test_too_few_trials_give_one_row_that_says_so() -> None:
+    """What the plots page shows instead of an empty frame: 5 + 3 trials at two budgets, 10 needed."""
+    trials = _trials({10: 5, 30: 3})
+    for out, columns in ((param_importances(trials, SPACE, seed=0), IMPORTANCE_COLUMNS),
+                         (parallel_coordinates(trials, SPACE), PARALLEL_COLUMNS)):
+        assert list(out.columns) == columns and len(out) == 1
+        assert out["note"].iloc[0] == ("not enough trials: at most 5 fully scored at one budget, 10 needed "
+                                       "to rank 4 hyperparameters (run more trials: search.n_trials)")
+        assert out.drop(columns="note").isna().all(axis=None)
+
+
+def test_enough_trials_leave_the_note_empty() -> None:
+    trials = _trials({10: 30})
+    assert (param_importances(trials, SPACE, seed=0)["note"] == "").all()
+    assert (parallel_coordinates(trials, SPACE)["note"] == "").all()
 
 
 def test_parallel_coordinates_place_values_on_their_axes() -> None:

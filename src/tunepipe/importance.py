@@ -28,8 +28,10 @@ from tunepipe.space import to_optuna
 MIN_TRIALS = 10
 # Importances are written at this precision: a last-bit difference between CPUs cannot flip them.
 DECIMALS = 4
-IMPORTANCE_COLUMNS = ["param", "importance", "n_trials", "n_resources", "evaluator"]
-PARALLEL_COLUMNS = ["trial", "param", "value", "position", "score", "n_resources"]
+# ``note`` is empty on data rows; a table with nothing to draw is one row whose note says why, so
+# the plots page shows that sentence instead of an empty frame (.dvc/plots/*.json draw it).
+IMPORTANCE_COLUMNS = ["param", "importance", "n_trials", "n_resources", "evaluator", "note"]
+PARALLEL_COLUMNS = ["trial", "param", "value", "position", "score", "n_resources", "note"]
 
 
 def tuned(space: Mapping[str, Distribution]) -> dict[str, BaseDistribution]:
@@ -38,21 +40,46 @@ def tuned(space: Mapping[str, Distribution]) -> dict[str, BaseDistribution]:
     return {name: d for name, d in out.items() if not d.single()}
 
 
-def budget_trials(trials: pd.DataFrame, dists: Mapping[str, BaseDistribution]) -> pd.DataFrame:
-    """The scored trials of the largest budget that has enough of them (empty if none has).
+def _scored(trials: pd.DataFrame, dists: Mapping[str, BaseDistribution]) -> pd.DataFrame:
+    """The fully scored trials that lie inside the space.
 
-    Only trials inside the space count: the model's defaults (trial 0 of a search) may lie outside
-    it (``reg_lambda: 0`` below a log range), and have no place on its axes.
+    The model's defaults (trial 0 of a search) may lie outside it (``reg_lambda: 0`` below a log
+    range), and have no place on its axes.
     """
     inside = trials.apply(lambda row: _point(row, dists) is not None, axis=1) if len(trials) else trials["status"].astype(bool)
-    ok = trials[(trials["status"] == "ok") & trials["mean_test_score"].notna() & inside]
-    n_params = len(dists)
-    needed = max(MIN_TRIALS, 2 * n_params)
+    return trials[(trials["status"] == "ok") & trials["mean_test_score"].notna() & inside]
+
+
+def _needed(dists: Mapping[str, BaseDistribution]) -> int:
+    return max(MIN_TRIALS, 2 * len(dists))
+
+
+def budget_trials(trials: pd.DataFrame, dists: Mapping[str, BaseDistribution]) -> pd.DataFrame:
+    """The scored trials (inside the space) of the largest budget that has enough of them (empty
+    if none has)."""
+    ok = _scored(trials, dists)
     counts = ok.groupby("n_resources").size()
-    enough = counts[counts >= needed]
+    enough = counts[counts >= _needed(dists)]
     if enough.empty:
         return ok.iloc[0:0]
     return ok[ok["n_resources"] == enough.index.max()]
+
+
+def shortfall(trials: pd.DataFrame, dists: Mapping[str, BaseDistribution]) -> str:
+    """Why :func:`budget_trials` is empty, as the plots page says it ("" when it is not)."""
+    if not dists:
+        return "nothing to rank: the search space tunes no hyperparameter (every one has a single value)"
+    if not budget_trials(trials, dists).empty:
+        return ""
+    ok = _scored(trials, dists)
+    most = int(ok.groupby("n_resources").size().max()) if len(ok) else 0
+    return (f"not enough trials: at most {most} fully scored at one budget, {_needed(dists)} needed "
+            f"to rank {len(dists)} hyperparameters (run more trials: search.n_trials)")
+
+
+def _note_row(columns: list[str], note: str) -> pd.DataFrame:
+    """A table of one row that only carries ``note`` (every other cell empty)."""
+    return pd.DataFrame([{c: (note if c == "note" else None) for c in columns}], columns=columns)
 
 
 def _value(raw: Any, dist: BaseDistribution) -> Any:
@@ -94,13 +121,13 @@ def param_importances(trials: pd.DataFrame, space: Mapping[str, Distribution], s
     """``reports/importance.csv``: one row per tuned hyperparameter, most important first.
 
     ``importance`` is fANOVA's share of the score's variance (they sum to 1), ``n_trials`` and
-    ``n_resources`` the trials it was computed from. Empty (columns only) when no budget has
-    enough trials.
+    ``n_resources`` the trials it was computed from. When no budget has enough trials, one row
+    whose ``note`` says so (:func:`shortfall`).
     """
     dists = tuned(space)
     rows = budget_trials(trials, dists)
     if rows.empty or not dists:
-        return pd.DataFrame(columns=IMPORTANCE_COLUMNS)
+        return _note_row(IMPORTANCE_COLUMNS, shortfall(trials, dists))
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per in-memory study in the run's log
     try:
@@ -118,6 +145,7 @@ def param_importances(trials: pd.DataFrame, space: Mapping[str, Distribution], s
         "n_trials": len(rows),
         "n_resources": int(rows["n_resources"].iloc[0]),
         "evaluator": "fanova",
+        "note": "",
     })
     return out.sort_values(["importance", "param"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
@@ -135,9 +163,12 @@ def _position(value: Any, dist: BaseDistribution) -> float:
 
 def parallel_coordinates(trials: pd.DataFrame, space: Mapping[str, Distribution]) -> pd.DataFrame:
     """``reports/parallel.csv``: the trials of :func:`budget_trials`, one row per trial and
-    hyperparameter (``value`` as tried, ``position`` on its 0-1 axis, ``score``)."""
+    hyperparameter (``value`` as tried, ``position`` on its 0-1 axis, ``score``); one ``note``
+    row when there are none (:func:`shortfall`)."""
     dists = tuned(space)
     rows = budget_trials(trials, dists)
+    if rows.empty or not dists:
+        return _note_row(PARALLEL_COLUMNS, shortfall(trials, dists))
     ids = rows["trial"] if "trial" in rows.columns else pd.Series(np.arange(len(rows)), index=rows.index)
     records = [
         {
@@ -147,6 +178,7 @@ def parallel_coordinates(trials: pd.DataFrame, space: Mapping[str, Distribution]
             "position": round(_position(value, dists[name]), DECIMALS),
             "score": round(float(row["mean_test_score"]), 6),
             "n_resources": int(row["n_resources"]),
+            "note": "",
         }
         for i, row in rows.iterrows()
         for name, value in (_point(row, dists) or {}).items()
