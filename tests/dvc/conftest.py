@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from filelock import FileLock
 
 from tests.conftest import make_frame
 from tests.prefect_server import prefect_server
@@ -96,10 +97,8 @@ def copy_project(dest: Path) -> None:
         shutil.copy2(src, dest / rel)
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory, api_url: str) -> Repo:
-    """A git clone-alike of the project on small data, after one `dvc repro` and a commit."""
-    path = tmp_path_factory.mktemp("project")
+def _fit(path: Path, api_url: str) -> None:
+    """The project on small data at ``path``, after one `dvc repro` and a commit."""
     copy_project(path)
     for stale in ("metrics", "reports", "models"):  # outputs of a run in the working copy, if any
         shutil.rmtree(path / stale, ignore_errors=True)
@@ -112,4 +111,31 @@ def repo(tmp_path_factory: pytest.TempPathFactory, api_url: str) -> Repo:
     r.dvc("repro")
     r.git("add", "-A")
     r.git("commit", "-qm", "first dvc repro")
-    return r
+
+
+@pytest.fixture(scope="session")
+def fitted_project(tmp_path_factory: pytest.TempPathFactory, worker_id: str, api_url: str) -> Path:
+    """One fitted project for the whole test session, whichever xdist worker gets there first.
+
+    The first `dvc repro` is the same for every module that needs one (about 20 s of CPU); the
+    xdist workers share the session's base temp folder, and a file lock lets one of them build it.
+    Nothing uses this folder directly: each module gets its own copy (:func:`repo`).
+    """
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    path, done = shared / "fitted-project", shared / "fitted-project.done"
+    with FileLock(str(shared / "fitted-project.lock")):
+        if not done.exists():
+            shutil.rmtree(path, ignore_errors=True)  # a build that failed half-way
+            path.mkdir()
+            _fit(path, api_url)
+            done.touch()
+    return path
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory, fitted_project: Path, api_url: str) -> Repo:
+    """A git clone-alike of the project on small data, after one `dvc repro` and a commit: a copy
+    of the session's fitted project (git history, DVC cache, trial cache and all), the module's own."""
+    path = tmp_path_factory.mktemp("project") / "repo"
+    shutil.copytree(fitted_project, path, symlinks=True)
+    return Repo(path, api_url)
