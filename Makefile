@@ -29,9 +29,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# --no-compile: pip would byte-compile every module of every package (24 of its 39 s here);
-	# Python compiles the ones a command imports, once, when it first imports them.
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 # Headless Chromium and its WebDriver (tests/dvc/test_plots_page.py), installed when missing.
