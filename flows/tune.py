@@ -158,7 +158,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         runners.ship_split(ref)
 
     cache_dir = str((Path(root) / cfg.execution.cache_dir).resolve()) if cfg.execution.cache else None
-    progress = Progress(search.n_planned, logger.info)
+    progress = Progress(search.n_trials_planned, logger.info)
     try:
         run_search(
             search, PrefectTrials(cfg, ref, setup, cache_dir), progress,

@@ -40,10 +40,10 @@ def at_round(o: Observation) -> str:
 class Progress:
     """Logs the search's progress about ten times: trials done, from the cache, failed, best so far."""
 
-    def __init__(self, n_planned: int, log: Callable[[str], None]) -> None:
-        self.n_planned = n_planned
+    def __init__(self, n_trials: int, log: Callable[[str], None]) -> None:
+        self.n_trials = n_trials
         self.log = log
-        self.step = max(1, n_planned // 10)
+        self.step = max(1, n_trials // 10)
         self.done = self.cached = self.failed = self.pruned = 0
         self.best: Observation | None = None
 
@@ -55,14 +55,14 @@ class Progress:
         score = observation.mean_score
         if not math.isnan(score) and (self.best is None or score > self.best.mean_score):
             self.best = observation
-        if self.done % self.step == 0 or self.done == self.n_planned:
+        if self.done % self.step == 0 or self.done == self.n_trials:
             best = "n/a"
             if self.best is not None:
                 t = self.best.trial
                 best = f"{self.best.mean_score:.5f} ({t.label}, budget {t.budget}{at_round(self.best)})"
             raced = f", {self.pruned} stopped by racing" if self.pruned else ""
             self.log(
-                f"{self.done}/{self.n_planned} trials done ({self.cached} from the trial cache, "
+                f"{self.done}/{self.n_trials} trials done ({self.cached} from the trial cache, "
                 f"{self.failed} failed{raced}); best so far {best}"
             )
 

@@ -88,7 +88,7 @@ def test_a_promoted_configuration_keeps_its_candidate_and_params() -> None:
 def test_presets_run_their_planned_trials(strategy: str, n_trials: int) -> None:
     search = _search(strategy)
     observations = drive(search, _objective, workers=2, seed=0)
-    assert len(observations) == n_trials == sum(sum(c) for _, c, _ in search.scheduler.plan())
+    assert len(observations) == n_trials == sum(sum(b.n_configs) for b in search.scheduler.plan())
     assert search.best.trial.budget == 90
 
 
@@ -118,7 +118,7 @@ def test_the_defaults_are_trial_0_at_the_largest_budget_and_change_nothing_else(
     assert strategy in ("tpe", "bohb") or [(o.trial.candidate, o.trial.params, o.trial.budget, o.trial.bracket, o.trial.rung) for o in ran[1:]] == [
         (o.trial.candidate, o.trial.params, o.trial.budget, o.trial.bracket, o.trial.rung) for o in others]
     assert with_defaults.best.trial.is_defaults  # scored 1.0, above every other trial
-    assert with_defaults.n_planned == without.n_planned + 1
+    assert with_defaults.n_trials_planned == without.n_trials_planned + 1
 
 
 @pytest.mark.parametrize("min_resources", ["exhaust", "smallest", "5"])

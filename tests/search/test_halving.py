@@ -92,7 +92,7 @@ def test_schedule_matches_scikit_learn(n_candidates, factor, resource, min_resou
     assert ours.schedule.n_iterations == sk.n_iterations_
     assert budgets == sk.n_resources_
     assert counts == sk.n_candidates_
-    assert [c for _, c, _ in ours.plan()][0] == sk.n_candidates_
+    assert ours.plan()[0].n_configs == sk.n_candidates_
 
 
 @pytest.mark.parametrize(

@@ -37,8 +37,9 @@ from tunepipe.search.schedulers import Hyperband, geometric_budgets, hyperband_b
 ])
 def test_bracket_table(min_r: int, max_r: int, eta: float, expected: list) -> None:  # type: ignore[type-arg]
     brackets = hyperband_brackets(min_r, max_r, eta)
-    assert [(b.s, b.n_configs, b.budgets) for b in brackets] == expected
-    assert Hyperband(min_resources=min_r, max_resources=max_r, factor=eta).plan() == expected
+    assert [(b.number, b.n_configs, b.budgets) for b in brackets] == expected
+    plan = Hyperband(min_resources=min_r, max_resources=max_r, factor=eta).plan()
+    assert [(b.number, b.n_configs, b.budgets) for b in plan] == expected
 
 
 @pytest.mark.parametrize(("min_r", "max_r", "eta", "budgets"), [
@@ -55,12 +56,13 @@ def test_a_run_follows_the_plan_and_picks_the_winner_at_the_full_budget() -> Non
     scheduler = Hyperband(min_resources=1, max_resources=27, factor=3)
     search = fresh(scheduler)
     observations = drive(search, lambda t: (t.params["a"] * 7919 % 100) / 100 + t.budget / 1000, workers=3, seed=1)
-    for s, counts, budgets in scheduler.plan():
+    for bracket in scheduler.plan():
+        s, counts, budgets = bracket.number, bracket.n_configs, bracket.budgets
         ran = [o for o in observations if o.trial.bracket == s]
         assert [sum(o.trial.rung == r for o in ran) for r in range(len(counts))] == counts
         assert [next(o.trial.budget for o in ran if o.trial.rung == r) for r in range(len(counts))] == budgets
     # Each bracket's configurations are its own, numbered in bracket order.
-    assert sorted({o.trial.candidate for o in observations}) == list(range(scheduler.n_planned))
+    assert sorted({o.trial.candidate for o in observations}) == list(range(scheduler.n_configs))
     top = [o for o in observations if o.trial.budget == 27]
     assert search.best.trial.budget == 27
     assert search.best.mean_score == max(o.mean_score for o in top) > max(o.mean_score for o in observations) - 0.5

@@ -71,7 +71,7 @@ def test_equals_scikit_learn_parameter_sampler_to_eight_digits() -> None:
 
 def test_small_grid_of_choices_gives_each_point_once() -> None:
     grid = {"a": Distribution(choices=[1, 2]), "b": Distribution(choices=["x", "y"])}
-    sampler = RandomSampler(grid, seed=0, n_planned=10)
+    sampler = RandomSampler(grid, seed=0, n_configs=10)
     assert sampler.size == 4
     out = [sampler.sample(k, k, History()) for k in range(4)]
     assert {(p["a"], p["b"]) for p in out} == {(1, "x"), (1, "y"), (2, "x"), (2, "y")}

@@ -69,7 +69,7 @@ def make_search(
     # the largest budget, so a defaults' trial alone above the last rung reached would win by
     # construction.
     top = max(
-        (b for _, counts, budgets in scheduler.plan() for n, b in zip(counts, budgets) if n > 0),
+        (budget for b in scheduler.plan() for n, budget in zip(b.n_configs, b.budgets) if n > 0),
         default=resources.max_resources,
     )
     extend = settings.resource == "n_estimators" and settings.early_stopping is not None
@@ -83,6 +83,6 @@ def make_search(
 def plan_table(search: Search) -> list[str]:
     """The planned brackets as lines for the log: ``bracket 4: 81 x 10, 27 x 30, ...``."""
     return [
-        f"bracket {bracket}: " + ", ".join(f"{n} x {b}" for n, b in zip(counts, budgets))
-        for bracket, counts, budgets in search.scheduler.plan()
+        f"bracket {b.number}: " + ", ".join(f"{n} x {budget}" for n, budget in zip(b.n_configs, b.budgets))
+        for b in search.scheduler.plan()
     ]

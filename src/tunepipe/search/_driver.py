@@ -159,10 +159,11 @@ class Search:
         return {c: self._params[c] for c in keep}
 
     @property
-    def n_planned(self) -> int:
-        """Trials the search plans to run (for asynchronous schedulers, as a run without failures would)."""
+    def n_trials_planned(self) -> int:
+        """Trials the search plans to run, the defaults' included (for asynchronous schedulers,
+        as a run without failures would)."""
         defaults = sum(t.is_defaults for t in self.history.trials)
-        return defaults + sum(sum(counts) for _, counts, _ in self.scheduler.plan())
+        return defaults + sum(sum(b.n_configs) for b in self.scheduler.plan())
 
     @property
     def observations(self) -> list[Observation]:

@@ -35,7 +35,7 @@ from scipy import stats
 
 from tunepipe.results import rank_order
 from tunepipe.search._types import History
-from tunepipe.search.schedulers._base import Scheduler, Slot
+from tunepipe.search.schedulers._base import Bracket, Scheduler, Slot
 
 # The chance, per trial, that the test stops a configuration as good as the incumbent.
 ALPHA = 0.05
@@ -134,7 +134,7 @@ class Racing(Scheduler):
     def __init__(self, inner: Scheduler, alpha: float = ALPHA) -> None:
         self.inner = inner
         self.alpha = alpha
-        self.n_planned = inner.n_planned
+        self.n_configs = inner.n_configs
 
     def next(self, history: History) -> Slot | None:
         slot = self.inner.next(history)
@@ -150,5 +150,5 @@ class Racing(Scheduler):
     def alive(self, history: History) -> set[int] | None:
         return self.inner.alive(history)
 
-    def plan(self) -> list[tuple[int, list[int], list[int]]]:
+    def plan(self) -> list[Bracket]:
         return self.inner.plan()

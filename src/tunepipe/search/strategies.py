@@ -117,15 +117,15 @@ class Strategy:
         return None
 
 
-def _random(settings: SearchSettings, seed: int, n_planned: int) -> tuple[RandomSampler, int, tuple[str, ...]]:
-    """The random sampler for ``n_planned`` configurations, and how many distinct ones it has."""
+def _random(settings: SearchSettings, seed: int, n_configs: int) -> tuple[RandomSampler, int, tuple[str, ...]]:
+    """The random sampler for ``n_configs`` configurations, and how many distinct ones it has."""
     assert isinstance(settings.space, dict)  # a list of sub-grids is for grid only (space_problem)
-    random = RandomSampler(settings.space, seed, n_planned)
-    if random.size is not None and random.size < n_planned:
+    random = RandomSampler(settings.space, seed, n_configs)
+    if random.size is not None and random.size < n_configs:
         note = (f"search.space has only {random.size} distinct points (all choices), "
-                f"so {random.size} candidates instead of {n_planned}")
+                f"so {random.size} candidates instead of {n_configs}")
         return random, random.size, (note,)
-    return random, n_planned, ()
+    return random, n_configs, ()
 
 
 def _hyperband(settings: SearchSettings, resources: Resources, seed: int) -> tuple[Hyperband, RandomSampler, tuple[str, ...]]:
@@ -133,11 +133,11 @@ def _hyperband(settings: SearchSettings, resources: Resources, seed: int) -> tup
     hyperband = Hyperband(
         min_resources=resources.min_resources, max_resources=resources.max_resources, factor=settings.factor
     )
-    random, n_planned, notes = _random(settings, seed, hyperband.n_planned)
-    if n_planned < hyperband.n_planned:
+    random, n_configs, notes = _random(settings, seed, hyperband.n_configs)
+    if n_configs < hyperband.n_configs:
         raise ConfigError(
-            f"search.space has only {n_planned} distinct points (all choices), but Hyperband's brackets start "
-            f"{hyperband.n_planned} configurations; add a range to the space or use strategy grid"
+            f"search.space has only {n_configs} distinct points (all choices), but Hyperband's brackets start "
+            f"{hyperband.n_configs} configurations; add a range to the space or use strategy grid"
         )
     return hyperband, random, notes
 

@@ -24,17 +24,17 @@ class RandomSampler(Sampler):
     Args:
         space: Hyperparameter -> distribution.
         seed: The search's seed.
-        n_planned: How many configurations the search plans to draw. Only matters when every
+        n_configs: How many configurations the search plans to draw. Only matters when every
             dimension is a list of choices: ``ParameterSampler`` then samples the grid without
             replacement, and which points it picks depends on how many it is asked for.
     """
 
-    def __init__(self, space: dict[str, Distribution], seed: int, n_planned: int) -> None:
+    def __init__(self, space: dict[str, Distribution], seed: int, n_configs: int) -> None:
         distributions = {name: to_sklearn(d) for name, d in sorted(space.items())}
-        n_iter = n_planned
+        n_iter = n_configs
         if all(isinstance(d, list) for d in distributions.values()):
             self.size = len(ParameterGrid(distributions))
-            n_iter = min(n_planned, self.size)  # the same points ParameterSampler gives, without its warning
+            n_iter = min(n_configs, self.size)  # the same points ParameterSampler gives, without its warning
         else:
             n_iter = 2**62  # a stream: the k-th draw does not depend on how many follow
         self._stream: Iterator[dict[str, Any]] = iter(ParameterSampler(distributions, n_iter=n_iter, random_state=seed))

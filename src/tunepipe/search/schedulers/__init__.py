@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from tunepipe.search.schedulers._asha import ASHA
-from tunepipe.search.schedulers._base import Scheduler, Slot, geometric_budgets
+from tunepipe.search.schedulers._base import Bracket, Scheduler, Slot, geometric_budgets
 from tunepipe.search.schedulers._fifo import FIFO
 from tunepipe.search.schedulers._halving import (
+    HalvingBracket,
     HalvingSchedule,
     SuccessiveHalving,
     exhaust_min_resources,
     halving_schedule,
     smallest_min_resources,
 )
-from tunepipe.search.schedulers._hyperband import Bracket, Hyperband, hyperband_brackets
+from tunepipe.search.schedulers._hyperband import Hyperband, hyperband_brackets
 
 __all__ = [
     "ASHA",
     "FIFO",
     "Bracket",
+    "HalvingBracket",
     "HalvingSchedule",
     "Hyperband",
     "Scheduler",

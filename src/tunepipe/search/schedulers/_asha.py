@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tunepipe.results import Observation, rank_order
 from tunepipe.search._types import History
-from tunepipe.search.schedulers._base import Scheduler, Slot, geometric_budgets, keep
+from tunepipe.search.schedulers._base import Bracket, Scheduler, Slot, geometric_budgets, keep
 
 
 def promotable(observed: list[Observation], promoted: set[int], factor: float) -> list[int]:
@@ -37,7 +37,7 @@ class ASHA(Scheduler):
     def __init__(self, n_candidates: int, *, min_resources: int, max_resources: int, factor: float) -> None:
         if n_candidates < 1:
             raise ValueError(f"n_candidates is {n_candidates}, but must be >= 1")
-        self.n_planned = n_candidates
+        self.n_configs = n_candidates
         self.factor = factor
         self.budgets = geometric_budgets(min_resources, max_resources, factor)
 
@@ -47,12 +47,12 @@ class ASHA(Scheduler):
             ready = promotable(history.observed_at(0, rung), promoted, self.factor)
             if ready:
                 return Slot(0, rung + 1, self.budgets[rung + 1], ready[0])
-        if history.n_candidates < self.n_planned:
+        if history.n_candidates < self.n_configs:
             return Slot(0, 0, self.budgets[0])
         return None
 
-    def plan(self) -> list[tuple[int, list[int], list[int]]]:
-        counts = [self.n_planned]
+    def plan(self) -> list[Bracket]:
+        counts = [self.n_configs]
         for _ in self.budgets[1:]:
             counts.append(keep(counts[-1], self.factor))
-        return [(0, counts, list(self.budgets))]
+        return [Bracket(0, counts, list(self.budgets))]

@@ -29,6 +29,25 @@ class Slot:
     race: Race | None = None
 
 
+@dataclass(frozen=True)
+class Bracket:
+    """One bracket of a scheduler's plan: configurations and budget per rung.
+
+    Attributes:
+        number: The bracket's number in trials (Hyperband's ``s``, the rungs it halves through;
+            0 for single-bracket schedulers).
+        n_configs: Configurations per rung (for asynchronous schedulers, what a run without
+            failures reaches).
+        budgets: Budget per rung.
+        first_candidate: Its own configurations are numbered from here, in bracket order.
+    """
+
+    number: int
+    n_configs: list[int]
+    budgets: list[int]
+    first_candidate: int = 0
+
+
 class Scheduler(ABC):
     """Decides budgets and promotions from the history alone (observations in trial-number order).
 
@@ -38,7 +57,7 @@ class Scheduler(ABC):
     """
 
     #: How many new configurations the scheduler will ask the sampler for, when it knows.
-    n_planned: int | None = None
+    n_configs: int | None = None
 
     @abstractmethod
     def next(self, history: History) -> Slot | None:
@@ -53,11 +72,8 @@ class Scheduler(ABC):
         return None
 
     @abstractmethod
-    def plan(self) -> list[tuple[int, list[int], list[int]]]:
-        """The planned shape: per bracket, (bracket, configurations per rung, budget per rung).
-
-        For asynchronous schedulers the counts are what a run without failures reaches.
-        """
+    def plan(self) -> list[Bracket]:
+        """The planned shape, one :class:`Bracket` each."""
 
 
 def latest_rung(history: History, bracket: int, n_rungs: int) -> set[int]:

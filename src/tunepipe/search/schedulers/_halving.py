@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tunepipe.results import rank_order
 from tunepipe.search._types import History
-from tunepipe.search.schedulers._base import Scheduler, Slot, latest_rung
+from tunepipe.search.schedulers._base import Bracket, Scheduler, Slot, latest_rung
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,44 @@ def halving_schedule(
     return HalvingSchedule(min_resources, max_resources, n_required, n_possible, n_iterations, n_resources)
 
 
-class SuccessiveHalving(Scheduler):
-    """Successive halving over ``n_candidates`` configurations, one synchronous rung at a time.
+class HalvingBracket:
+    """One bracket of synchronous successive halving: the rule both halving and Hyperband run.
 
-    Survivors of a rung are the best ``ceil(n / factor)`` (failed trials last, ties to the lower
-    trial number), run in the order they were first sampled.
+    Rung 0 starts the bracket's own configurations; rung ``k`` runs the best
+    ``bracket.n_configs[k]`` of rung ``k - 1`` (failed trials last, ties to the lower trial
+    number) once rung ``k - 1`` is fully observed, in the order they were first sampled.
+    """
+
+    def __init__(self, bracket: Bracket) -> None:
+        self.bracket = bracket
+
+    def next(self, history: History) -> Slot | None:
+        """The bracket's next trial, or None while a rung is still running (or it is finished)."""
+        b = self.bracket
+        own = range(b.first_candidate, b.first_candidate + b.n_configs[0])
+        if history.n_candidates < own.stop:
+            # New configurations are numbered in bracket order: this bracket's come after the
+            # earlier brackets' (None until those are all sampled).
+            return Slot(b.number, 0, b.budgets[0]) if history.n_candidates >= own.start else None
+        for rung in range(1, len(b.budgets)):
+            previous = history.observed_at(b.number, rung - 1)
+            if len(previous) < len(history.trials_at(b.number, rung - 1)):
+                return None  # rung - 1 is still running
+            survivors = sorted(o.trial.candidate for o in rank_order(previous)[: b.n_configs[rung]])
+            issued = {t.candidate for t in history.trials_at(b.number, rung)}
+            waiting = [c for c in survivors if c not in issued]
+            if waiting:
+                return Slot(b.number, rung, b.budgets[rung], waiting[0])
+        return None
+
+    def alive(self, history: History) -> set[int]:
+        """The configurations of the bracket's latest rung, if a later rung may promote them."""
+        return latest_rung(history, self.bracket.number, len(self.bracket.budgets))
+
+
+class SuccessiveHalving(Scheduler):
+    """Successive halving over ``n_candidates`` configurations: one :class:`HalvingBracket` whose
+    rungs keep ``ceil(n / factor)`` (scikit-learn's rule) at :func:`halving_schedule`'s budgets.
 
     Example:
         >>> s = SuccessiveHalving(9, factor=3, min_resources=10, max_resources=90)
@@ -104,40 +137,22 @@ class SuccessiveHalving(Scheduler):
     ) -> None:
         if n_candidates < 1:
             raise ValueError(f"n_candidates is {n_candidates}, but must be >= 1")
-        self.n_planned = n_candidates
+        self.n_configs = n_candidates
         self.factor = factor
         self.schedule = halving_schedule(
             n_candidates, factor, min_resources, max_resources,
             exhaust=exhaust, aggressive_elimination=aggressive_elimination,
         )
+        counts = [n_candidates]
+        for _ in self.schedule.n_resources[1:]:
+            counts.append(math.ceil(counts[-1] / factor))
+        self.bracket = HalvingBracket(Bracket(0, counts, list(self.schedule.n_resources)))
 
     def next(self, history: History) -> Slot | None:
-        budgets = self.schedule.n_resources
-        if history.n_candidates < self.n_planned:
-            return Slot(0, 0, budgets[0])
-        rung = max(t.rung for t in history.trials if t.bracket == 0)
-        survivors = self._survivors(history, rung)  # of rung - 1 (rung 0: every candidate)
-        issued = {t.candidate for t in history.trials_at(0, rung)}
-        waiting = [c for c in survivors if c not in issued]
-        if waiting:
-            return Slot(0, rung, budgets[rung], waiting[0])
-        if len(history.observed_at(0, rung)) < len(issued) or rung + 1 >= len(budgets):
-            return None  # the rung is still running, or it was the last
-        return Slot(0, rung + 1, budgets[rung + 1], self._survivors(history, rung + 1)[0])
-
-    def _survivors(self, history: History, rung: int) -> list[int]:
-        """The candidates rung ``rung`` runs, in sampling order (needs rung - 1 fully observed)."""
-        if rung == 0:
-            return list(range(self.n_planned))
-        previous = history.observed_at(0, rung - 1)
-        best = rank_order(previous)[: math.ceil(len(previous) / self.factor)]
-        return sorted(o.trial.candidate for o in best)
+        return self.bracket.next(history)
 
     def alive(self, history: History) -> set[int] | None:
-        return latest_rung(history, 0, len(self.schedule.n_resources))
+        return self.bracket.alive(history)
 
-    def plan(self) -> list[tuple[int, list[int], list[int]]]:
-        counts = [self.n_planned]
-        for _ in self.schedule.n_resources[1:]:
-            counts.append(math.ceil(counts[-1] / self.factor))
-        return [(0, counts, list(self.schedule.n_resources))]
+    def plan(self) -> list[Bracket]:
+        return [self.bracket.bracket]
