@@ -15,18 +15,17 @@ logger = logging.getLogger("distributed.worker")
 
 
 class ReceiveSplit(WorkerPlugin):
-    """On each worker: make ``io.load_split(ref)`` read the shipped bytes, not ``ref.path``."""
+    """On each worker: make ``execution.load_split(ref)`` read the shipped bytes, not ``ref.path``."""
 
     def __init__(self, ref: io.SplitRef, files: dict[str, bytes]) -> None:
         self.ref = ref
         self.files = files
 
     def setup(self, worker: Any) -> None:
-        io.receive_split(self.ref, self.files)
+        execution.SPLITS.receive(self.ref, self.files)
         logger.info("tunepipe: received split %s (%d bytes)", self.ref.fingerprint, sum(map(len, self.files.values())))
 
     def teardown(self, worker: Any) -> None:
         """When the run unregisters the plugin: the worker frees the split and all it grew on it."""
-        io.forget_split(self.ref)
-        execution.forget_split(self.ref.fingerprint)
+        execution.forget_split(self.ref)
         logger.info("tunepipe: freed split %s", self.ref.fingerprint)

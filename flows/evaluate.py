@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
 from tunepipe import io, report
+from tunepipe.execution import load_split
 from tunepipe.config import Config
 from tunepipe.evaluate import PLOT_FILES, holdout_metrics, plot_files, task_plot
 
@@ -19,7 +20,7 @@ from tunepipe.evaluate import PLOT_FILES, holdout_metrics, plot_files, task_plot
 @task(name="holdout", task_run_name="holdout {label}", cache_policy=NO_CACHE)
 def score_holdout(root: str, model_file: Path, cfg: Config, label: str) -> dict[str, float]:
     """Score a fitted model once on the holdout with ``search.scoring`` and ``evaluate.metrics``."""
-    split = io.load_split(io.read_split_ref(root))
+    split = load_split(io.read_split_ref(root))
     model = io.load_model(root, model_file)
     return holdout_metrics(model, split.X_holdout, split.y_holdout, cfg.search.scoring, split.task, cfg.evaluate.metrics)
 
@@ -27,7 +28,7 @@ def score_holdout(root: str, model_file: Path, cfg: Config, label: str) -> dict[
 @task(name="task plot", task_run_name="task plot", cache_policy=NO_CACHE)
 def plot_data(root: str, cfg: Config) -> tuple[str, pd.DataFrame]:
     """The winner's task plot on the holdout: ROC, confusion rows, or predicted vs. actual."""
-    split = io.load_split(io.read_split_ref(root))
+    split = load_split(io.read_split_ref(root))
     model = io.load_model(root, io.MODEL_FILE)
     return PLOT_FILES[split.task], task_plot(model, split.X_holdout, split.y_holdout, split.task, cfg.base.seed)
 

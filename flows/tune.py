@@ -23,7 +23,7 @@ from flows import runners
 from tunepipe import importance, io, report
 from tunepipe.config import Config
 from tunepipe.errors import SearchError
-from tunepipe.execution import ProcessEnv, forget_split, release_live_models, shutdown_fold_pools
+from tunepipe.execution import ProcessEnv, forget_split, load_folds, load_split, release_live_models, shutdown_fold_pools
 from tunepipe.failures import TrialBugError, TrialResourceError
 from tunepipe.models import default_values
 from tunepipe.results import Observation, Trial
@@ -37,9 +37,9 @@ from tunepipe.tuning import Progress, at_round, run_search, winner_record
 @task(name="trial", task_run_name="{trial.label}", cache_policy=NO_CACHE, persist_result=False)
 def run_trial(trial: Trial, ref: io.SplitRef, setup: TrialSetup, cache_dir: str | None) -> Observation:
     """Cross-validate one configuration at one budget; store the observation in the trial cache."""
-    split = io.load_split(ref)
+    split = load_split(ref)
     observation = score_trial(
-        trial, split.X_train, split.y_train, io.load_folds(ref), setup, len(split.train),
+        trial, split.X_train, split.y_train, load_folds(ref), setup, len(split.train),
         env=ProcessEnv(setup.run.fold_workers),
     )
     if cache_dir is not None:
@@ -133,7 +133,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     """Search ``cfg.search`` for ``cfg.model`` on the split; write trials, progress, CV metrics, winner."""
     logger = get_run_logger()
     ref = io.read_split_ref(root)
-    split = io.load_split(ref)
+    split = load_split(ref)
     workers, threads = plan_threads(cfg.execution.workers, cfg.execution.threads_per_trial)
     # With threads, trials hand their folds to one pool of `workers` threads: the unit of work is a
     # fold, so no core idles at the end of a rung (execution.fold_pool). Fits stay at `threads`
@@ -172,7 +172,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     finally:
         # What this run grew in the processes that ran its trials goes (process-pool workers
         # exit with their pool): the flow's own, and every Dask worker's.
-        forget_split(ref.fingerprint)
+        forget_split(ref)
         shutdown_fold_pools()
         if cfg.execution.runner == "dask":
             runners.unship_split(ref)

@@ -8,6 +8,7 @@ import json
 import numpy as np
 
 from tunepipe import execution
+from tunepipe.io import SplitRef
 
 
 class _Booster:
@@ -32,18 +33,22 @@ def test_a_search_frees_its_own_boosters_and_not_anothers(monkeypatch):
     assert live.nbytes == 0 and len(live) == 0
 
 
-def test_forgetting_a_split_frees_its_folds_and_boosters_only(monkeypatch):
+def test_forgetting_a_split_frees_its_bytes_folds_and_boosters_only(monkeypatch):
     live, folds, binned = execution.LiveBoosters(budget_bytes=10**6), execution._Cache(8), execution._Cache(8)
+    splits = execution.SplitStore()
     monkeypatch.setattr(execution, "LIVE", live)
     monkeypatch.setattr(execution, "_FOLDS", folds)
     monkeypatch.setattr(execution, "_BINNED", binned)
+    monkeypatch.setattr(execution, "SPLITS", splits)
     for data in ("f1", "f2"):
         live.put((_lineage(data, {"a": 1}), 0), _Booster())
         folds.get((data, 0, 10, "category", (), ()), lambda: np.zeros(3))
         binned.get((data, 0, 10, "category", (), (), "key", 1), lambda: np.zeros(3))
-    execution.forget_split("f1")
+        splits.receive(SplitRef(f"/nowhere/{data}", data), {"meta.json": b"{}"})
+    execution.forget_split(SplitRef("/nowhere/f1", "f1"))
     assert [k[0] for k in folds._items] == ["f2"] and [k[0] for k in binned._items] == ["f2"]
     assert len(live) == 1 and live.take((_lineage("f2", {"a": 1}), 0)) is not None
+    assert splits.held() == 1
 
 
 def test_fold_pools_shut_down_and_start_again():

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import make_frame
-from tunepipe import io
+from tunepipe import execution, io
 from tunepipe.data import prepare
 from tunepipe.errors import ConfigError, DataError
 
@@ -125,12 +125,12 @@ def test_unreadable_stage_output_names_the_stage_to_run_again(tmp_path: Path) ->
 def test_split_round_trip(tmp_path: Path, cfg: Any) -> None:
     prepared = prepare(make_frame(200), cfg)
     ref = io.write_split(prepared, tmp_path / "split")
-    loaded = io.load_split(ref)
+    loaded = execution.load_split(ref)
     pd.testing.assert_frame_equal(loaded.train, prepared.train)
     assert np.array_equal(loaded.fold, prepared.fold)
     assert (loaded.task, loaded.numeric, loaded.categorical) == (prepared.task, prepared.numeric, prepared.categorical)
-    assert io.load_split(ref) is loaded  # loaded once per process
-    assert len(io.load_folds(ref)) == 3
+    assert execution.load_split(ref) is loaded  # loaded once per process
+    assert len(execution.load_folds(ref)) == 3
     assert io.write_split(prepared, tmp_path / "split2").fingerprint == ref.fingerprint
 
 

@@ -1,5 +1,6 @@
-"""Execution machinery of the process that runs trials: the shared fold pool, the caches of
-preprocessed and binned folds, and the live boosters of continued boosting.
+"""Execution machinery of the process that runs trials: the splits it has loaded (or received as
+bytes), the shared fold pool, the caches of preprocessed and binned folds, and the live boosters
+of continued boosting.
 
 Process-wide state lives here and only here; :mod:`tunepipe.scoring` scores a trial with whatever
 :class:`~tunepipe.scoring.env.TrialEnv` it is given, and gets the same scores from any of them.
@@ -17,7 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from tunepipe import lgbm
+from tunepipe import io, lgbm
+from tunepipe.data import Prepared, folds_from_plan
 from tunepipe.threads import thread_limit
 from tunepipe.scoring.folds import FoldData, bin_fold, prepare_fold
 from tunepipe.scoring.spec import TrialSetup
@@ -93,6 +95,51 @@ class _Cache:
         with self._lock:
             for k in [k for k in self._items if key(k)]:
                 del self._items[k]
+
+
+class SplitStore:
+    """The splits this process reads, each loaded once: from the flow's disk, or from bytes the
+    flow shipped (a cluster worker that cannot read that disk)."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._received: dict[io.SplitRef, dict[str, bytes]] = {}
+        self._loaded = _Cache(size)
+        self._folds = _Cache(size)
+
+    def receive(self, ref: io.SplitRef, files: dict[str, bytes]) -> None:
+        """Make :meth:`load` of ``ref`` read ``files`` instead of ``ref.path``."""
+        self._received[ref] = files
+
+    def load(self, ref: io.SplitRef) -> Prepared:
+        """The split (the fingerprint in ``ref`` keys the cache)."""
+        return self._loaded.get(ref, lambda: io.parse_split(self._received.get(ref) or io.split_files(ref)))
+
+    def folds(self, ref: io.SplitRef) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The split's (train_idx, test_idx) pairs."""
+        return self._folds.get(ref, lambda: folds_from_plan(self.load(ref).fold))
+
+    def forget(self, ref: io.SplitRef) -> None:
+        """Drop the split's received bytes and loaded copies."""
+        self._received.pop(ref, None)
+        self._loaded.drop(lambda key: key == ref)
+        self._folds.drop(lambda key: key == ref)
+
+    def held(self) -> int:
+        """How many splits are received or loaded."""
+        return len(set(self._received) | set(self._loaded._items) | set(self._folds._items))
+
+
+SPLITS = SplitStore()
+
+
+def load_split(ref: io.SplitRef) -> Prepared:
+    """The split ``ref``, loaded once per process (:data:`SPLITS`)."""
+    return SPLITS.load(ref)
+
+
+def load_folds(ref: io.SplitRef) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train_idx, test_idx) pairs of the split ``ref``, computed once per process."""
+    return SPLITS.folds(ref)
 
 
 # Preprocessed folds of this process, shared by every trial on the same split: preprocessing does
@@ -223,9 +270,12 @@ def release_live_models(lineages: set[str] | None = None) -> None:
     LIVE.drop(lambda lineage: lineages is None or lineage in lineages)
 
 
-def forget_split(fingerprint: str) -> None:
-    """Free what this process holds for the split ``fingerprint``: its preprocessed and binned
-    folds and the live boosters grown on it (a long-lived worker returns to its baseline)."""
+def forget_split(ref: io.SplitRef) -> None:
+    """Free what this process holds for the split ``ref``: its received bytes and loaded copy,
+    its preprocessed and binned folds and the live boosters grown on it (a long-lived worker
+    returns to its baseline)."""
+    fingerprint = ref.fingerprint
+    SPLITS.forget(ref)
     _FOLDS.drop(lambda key: key[0] == fingerprint)
     _BINNED.drop(lambda key: key[0] == fingerprint)
     LIVE.drop(lambda lineage: json.loads(lineage).get("data") == fingerprint)

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from collections.abc import Callable
@@ -29,7 +28,7 @@ import yaml
 
 from tunepipe import interrupt
 from tunepipe.config import yaml_error_text
-from tunepipe.data import Prepared, fingerprint, folds_from_plan
+from tunepipe.data import Prepared, fingerprint
 from tunepipe.errors import ConfigError, DataError
 from tunepipe.precision import SIGNIFICANT_DIGITS, round_floats
 from tunepipe.results import Observation, Trial
@@ -297,8 +296,6 @@ def read_split_ref(root: str | Path) -> SplitRef:
 
 # The files of a split, as write_split writes them.
 SPLIT_FILES = ("train.parquet", "holdout.parquet", "folds.npy", "meta.json")
-# Splits received as bytes (a cluster worker that cannot read the flow's disk): ref -> file -> bytes.
-_RECEIVED: dict[SplitRef, dict[str, bytes]] = {}
 
 
 def split_files(ref: SplitRef) -> dict[str, bytes]:
@@ -306,34 +303,17 @@ def split_files(ref: SplitRef) -> dict[str, bytes]:
     return {name: (Path(ref.path) / name).read_bytes() for name in SPLIT_FILES}
 
 
-def receive_split(ref: SplitRef, files: dict[str, bytes]) -> None:
-    """Make ``load_split(ref)`` in this process read ``files`` instead of ``ref.path``."""
-    _RECEIVED[ref] = files
+def parse_split(files: dict[str, bytes]) -> Prepared:
+    """A split from its files' bytes (:func:`split_files`, or as shipped to a cluster worker).
 
-
-def forget_split(ref: SplitRef) -> None:
-    """Drop the split's received bytes and this process's loaded copies of it (and, the caches
-    being per function, of any other split: they are loaded again when asked for)."""
-    _RECEIVED.pop(ref, None)
-    load_split.cache_clear()
-    load_folds.cache_clear()
-
-
-@lru_cache(maxsize=4)
-def load_split(ref: SplitRef) -> Prepared:
-    """Load a written (or received) split once per process (the fingerprint keys the cache)."""
-    files = _RECEIVED.get(ref) or split_files(ref)
+    This process's loaded copies (one per split, whoever reads it) are kept by
+    :func:`tunepipe.execution.load_split`.
+    """
     meta = json.loads(files["meta.json"])
     train = pd.read_parquet(BytesIO(files["train.parquet"]))
     holdout = pd.read_parquet(BytesIO(files["holdout.parquet"]))
     fold = np.load(BytesIO(files["folds.npy"]))
     return Prepared(train, holdout, fold, meta["task"], meta["target"], meta["numeric"], meta["categorical"])
-
-
-@lru_cache(maxsize=4)
-def load_folds(ref: SplitRef) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (train_idx, test_idx) pairs of a written split, computed once per process."""
-    return folds_from_plan(load_split(ref).fold)
 
 
 def write_files(root: str | Path, writers: dict[Path, Callable[[BinaryIO], Any]]) -> list[Path]:

@@ -57,7 +57,7 @@ def test_threads_processes_and_dask_give_the_same_search(tmp_path: Path, cluster
         logs = client.get_worker_logs()
         # And when the run ended every worker freed it, and all it grew on it: a long-lived
         # cluster returns to its baseline after each run (no split, fold, booster or plugin kept).
-        held = client.run(lambda: (len(io._RECEIVED), len(execution._FOLDS._items), len(execution._BINNED._items),
+        held = client.run(lambda: (execution.SPLITS.held(), len(execution._FOLDS._items), len(execution._BINNED._items),
                                    len(execution.LIVE)))
         plugins = client.run_on_scheduler(lambda dask_scheduler: [n for n in dask_scheduler.worker_plugins
                                                                   if n.startswith("tunepipe")])
@@ -104,7 +104,7 @@ def test_a_trial_that_times_out_is_a_failed_trial_and_not_retried(tmp_path: Path
 
 def test_a_transient_error_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = _project(tmp_path, ["search.max_resources=20", "execution.workers=1", "execution.trial_retries=1"])
-    load_split = io.load_split
+    load_split = execution.SPLITS.load  # the store's own method, before it is replaced
     calls = []
 
     def flaky(ref: io.SplitRef) -> Any:
@@ -114,7 +114,7 @@ def test_a_transient_error_is_retried(tmp_path: Path, monkeypatch: pytest.Monkey
             raise OSError("[Errno 5] Input/output error (injected)")
         return load_split(ref)
 
-    monkeypatch.setattr(io, "load_split", flaky)
+    monkeypatch.setattr(execution.SPLITS, "load", flaky)
     state = run(cfg, root=str(tmp_path), return_state=True)
     assert state.is_completed()
     trials = pd.read_csv(tmp_path / "reports/trials.csv")
