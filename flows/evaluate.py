@@ -12,23 +12,21 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
 from tunepipe import io, report
-from tunepipe.execution import load_split
 from tunepipe.config import Config
+from tunepipe.data import Prepared
 from tunepipe.evaluate import PLOT_FILES, holdout_metrics, plot_files, task_plot
 
 
 @task(name="holdout", task_run_name="holdout {label}", cache_policy=NO_CACHE)
-def score_holdout(root: str, model_file: Path, cfg: Config, label: str) -> dict[str, float]:
+def score_holdout(root: str, split: Prepared, model_file: Path, cfg: Config, label: str) -> dict[str, float]:
     """Score a fitted model once on the holdout with ``search.scoring`` and ``evaluate.metrics``."""
-    split = load_split(io.read_split_ref(root))
     model = io.load_model(root, model_file)
     return holdout_metrics(model, split.X_holdout, split.y_holdout, cfg.search.scoring, split.task, cfg.evaluate.metrics)
 
 
 @task(name="task plot", task_run_name="task plot", cache_policy=NO_CACHE)
-def plot_data(root: str, cfg: Config) -> tuple[str, pd.DataFrame]:
+def plot_data(root: str, split: Prepared, cfg: Config) -> tuple[str, pd.DataFrame]:
     """The winner's task plot on the holdout: ROC, confusion rows, or predicted vs. actual."""
-    split = load_split(io.read_split_ref(root))
     model = io.load_model(root, io.MODEL_FILE)
     return PLOT_FILES[split.task], task_plot(model, split.X_holdout, split.y_holdout, split.task, cfg.base.seed)
 
@@ -38,16 +36,17 @@ def evaluate(cfg: Config, root: str = ".") -> dict[str, Any]:
     """Write ``metrics/test.json`` and ``reports/eval/<task plot>.csv``; publish the summary artifact."""
     cv = io.read_json(root, io.CV_JSON, "tune")
     winner = io.read_json(root, io.WINNER_JSON, "tune")
-    scores = score_holdout(root, io.MODEL_FILE, cfg, label="winner")
-    baseline = score_holdout(root, io.BASELINE_FILE, cfg, label="defaults")["score"]
-    trial0 = score_holdout(root, io.DEFAULTS_TRIAL_FILE, cfg, label="defaults' trial")["score"]
+    split = io.read_split(io.read_split_ref(root))
+    scores = score_holdout(root, split, io.MODEL_FILE, cfg, label="winner")
+    baseline = score_holdout(root, split, io.BASELINE_FILE, cfg, label="defaults")["score"]
+    trial0 = score_holdout(root, split, io.DEFAULTS_TRIAL_FILE, cfg, label="defaults' trial")["score"]
     # The numbers a reader compares first, first: `dvc exp show` keeps the leftmost columns.
     # "What tuning bought" is measured against the better of the two baselines.
     test = {
         "score": scores["score"], "baseline_score": baseline, "defaults_trial_score": trial0,
         "gain": scores["score"] - max(baseline, trial0), **scores,
     }
-    name, frame = plot_data(root, cfg)
+    name, frame = plot_data(root, split, cfg)
     split_task = next(t for t, n in PLOT_FILES.items() if n == name)
     # reports/eval/ is replaced whole: another task's plot from an earlier run would look current.
     # The other tasks' files are there without rows: dvc.yaml declares them all.

@@ -11,15 +11,14 @@ from prefect.cache_policies import NO_CACHE
 from sklearn.pipeline import Pipeline
 
 from tunepipe import io, provenance, scoring
-from tunepipe.execution import load_split
 from tunepipe.config import Config
+from tunepipe.data import Prepared
 from tunepipe.threads import available_cores
 
 
 @task(name="refit", task_run_name="refit {label}", cache_policy=NO_CACHE, retries=1)
-def refit(ref: io.SplitRef, setup: scoring.TrialSetup, params: dict[str, Any], n_resources: int | None, label: str) -> Pipeline:
+def refit(split: Prepared, setup: scoring.TrialSetup, params: dict[str, Any], n_resources: int | None, label: str) -> Pipeline:
     """Fit a parameter set on the whole training set."""
-    split = load_split(ref)
     return scoring.refit(setup, params, split.X_train, split.y_train, n_resources)
 
 
@@ -30,12 +29,13 @@ def train(cfg: Config, root: str = ".") -> dict[str, list[str]]:
     ref = io.read_split_ref(root)
     winner = io.read_json(root, io.WINNER_JSON, "tune")
     # The final fits are single tasks, one after the other: give each every core.
-    setup = scoring.make_setup(cfg, load_split(ref), threads=available_cores())
-    model = refit(ref, setup, winner["params"], winner["n_resources"], label=winner["label"])
-    baseline = refit(ref, setup, {}, None, label="defaults")
+    split = io.read_split(ref)
+    setup = scoring.make_setup(cfg, split, threads=available_cores())
+    model = refit(split, setup, winner["params"], winner["n_resources"], label=winner["label"])
+    baseline = refit(split, setup, {}, None, label="defaults")
     # Without a defaults' trial in the search (include_defaults: false) it is the plain defaults.
     trial0 = winner.get("defaults_trial") or {"params": {}, "n_resources": None}
-    defaults_trial = refit(ref, setup, trial0["params"], trial0["n_resources"], label="defaults' trial")
+    defaults_trial = refit(split, setup, trial0["params"], trial0["n_resources"], label="defaults' trial")
     paths = io.write_files(root, {
         io.MODEL_FILE: io.joblib_writer(model), io.BASELINE_FILE: io.joblib_writer(baseline),
         io.DEFAULTS_TRIAL_FILE: io.joblib_writer(defaults_trial),

@@ -205,7 +205,7 @@ def check_project(cfg: Config, root: str | Path, command: str) -> list[str]:
         df = io.read_table(cfg.data.path, root)
         return checks.check_run(df, cfg) if command == "run" else checks.check_split(df, cfg)
     try:
-        split = io.parse_split(io.split_files(io.read_split_ref(root)))
+        split = io.read_split(io.read_split_ref(root))
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(
             f"{io.SPLIT_DIR} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}), "

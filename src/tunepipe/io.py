@@ -303,6 +303,11 @@ def split_files(ref: SplitRef) -> dict[str, bytes]:
     return {name: (Path(ref.path) / name).read_bytes() for name in SPLIT_FILES}
 
 
+def read_split(ref: SplitRef) -> Prepared:
+    """The split, read from disk (a process that runs trials keeps it: ``execution.load_split``)."""
+    return parse_split(split_files(ref))
+
+
 def parse_split(files: dict[str, bytes]) -> Prepared:
     """A split from its files' bytes (:func:`split_files`, or as shipped to a cluster worker).
 
