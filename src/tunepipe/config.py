@@ -112,6 +112,8 @@ class SearchConfig(_Section):
     # asha, bohb): how stale the model's view may be. Part of the search's definition (a DVC
     # param): execution.workers only changes speed, so workers beyond window wait.
     window: int = 4
+    # ga: configurations per generation (the first drawn at random, each next bred from the best).
+    population: int = 10
     # With resource n_estimators on a boosting model: score each trial at its best number of
     # rounds up to the rung's budget (on the mean CV curve) and refit with that many rounds.
     score_best_iteration: bool = True
@@ -154,6 +156,13 @@ class SearchConfig(_Section):
     def _at_least_one(cls, v: int | None) -> int | None:
         if v is not None and v < 1:
             raise ValueError(f"{KEY} is {v}, but must be >= 1")
+        return v
+
+    @field_validator("population")
+    @classmethod
+    def _population(cls, v: int) -> int:
+        if v < 2:
+            raise ValueError(f"{KEY} is {v}, but must be >= 2: a generation breeds from two parents at least")
         return v
 
     @field_validator("factor")

@@ -24,6 +24,8 @@ STRATEGIES = {
     "asha": [],
     "tpe": ["search.n_candidates=14", "search.window=3", "search.racing=true"],
     "bohb": ["search.min_resources=3", "search.window=3"],
+    "cmaes": ["search.n_candidates=12", "search.window=3", "search.racing=true"],
+    "ga": ["search.n_candidates=12", "search.population=4", "search.window=3", "search.racing=true"],
 }
 RUNS = {
     "1 worker, cache": ["execution.workers=1"],

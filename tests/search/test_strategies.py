@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import BASE_RAW
 from tunepipe.config import SearchConfig, parse_config
 from tunepipe.search import STRATEGIES, make_search
-from tunepipe.search.samplers import GridSampler, RandomSampler, TPESampler
+from tunepipe.search.samplers import EvolutionSampler, GridSampler, RandomSampler, TPESampler
 from tunepipe.search.racing import Racing
 from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, SuccessiveHalving
 
@@ -24,14 +24,16 @@ READS = {
     "hyperband": {"n_candidates", "factor", "min_resources"},
     "asha": {"n_candidates", "factor", "min_resources", "window"},
     "tpe": {"n_candidates", "window", "racing"},
+    "cmaes": {"n_candidates", "window", "racing"},
+    "ga": {"n_candidates", "window", "racing", "population"},
     "bohb": {"n_candidates", "factor", "min_resources", "window"},
 }
 PARTS = {
     "random": (RandomSampler, FIFO), "grid": (GridSampler, FIFO), "halving": (RandomSampler, SuccessiveHalving),
     "hyperband": (RandomSampler, Hyperband), "asha": (RandomSampler, ASHA), "tpe": (TPESampler, FIFO),
-    "bohb": (TPESampler, Hyperband),
+    "bohb": (TPESampler, Hyperband), "cmaes": (EvolutionSampler, FIFO), "ga": (EvolutionSampler, FIFO),
 }
-RACED = {"random", "grid", "tpe"}
+RACED = {"random", "grid", "tpe", "cmaes", "ga"}
 
 
 def _settings(strategy: str, *overrides: str):

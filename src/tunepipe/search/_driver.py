@@ -121,8 +121,8 @@ class Search:
             number = len(history.trials)
             if slot.candidate is None:
                 candidate = history.n_candidates
-                self._by[candidate] = self.sampler.proposed_by(number, history)
                 self._params[candidate] = self.sampler.sample(candidate, number, history)
+                self._by[candidate] = self.sampler.proposed_by(number, history)
             else:
                 candidate = slot.candidate
             trial = Trial(

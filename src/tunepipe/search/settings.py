@@ -30,6 +30,7 @@ class SearchSettings:
     scoring: str
     time_budget: float | None
     space: Space
+    population: int = 10
     # The keys set (in params.yaml or by -S) to a value other than their default: a note names those
     # the strategy does not read. A key at its default loses nothing by being ignored.
     changed: frozenset[str] = frozenset()

@@ -13,6 +13,8 @@ halving    random      halving     no      Jamieson & Talwalkar, AISTATS 2016 (s
 hyperband  random      hyperband   no      Li et al., JMLR 2018
 asha       random      asha        no      Li et al., MLSys 2020
 tpe        tpe         fifo        yes     Bergstra et al., NeurIPS 2011 (Optuna's TPESampler)
+cmaes      cmaes       fifo        yes     Hansen & Ostermeier 2001; Hamano et al. 2022 (Optuna's)
+ga         ga          fifo        yes     Deb et al., IEEE TEC 2002 (Optuna's NSGAIISampler)
 bohb       tpe (1/3    hyperband   no      Falkner, Klein & Hutter, ICML 2018
            random)
 =========  ==========  ==========  ======  ===================================================
@@ -29,7 +31,17 @@ from typing import Any, Literal
 
 from tunepipe.errors import ConfigError
 from tunepipe.search.settings import Resources, SearchSettings, Space
-from tunepipe.search.samplers import GridSampler, RandomSampler, Sampler, TPESampler
+from tunepipe.search.samplers import (
+    EvolutionSampler,
+    GridSampler,
+    RandomSampler,
+    Sampler,
+    TPESampler,
+    cmaes_sampler,
+    ga_sampler,
+    is_bred,
+    is_cma_draw,
+)
 from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, Scheduler, SuccessiveHalving
 
 # Keys every strategy reads; a strategy's own keys are in its entry.
@@ -41,6 +53,8 @@ COMMON_KEYS = frozenset({
 BOHB_RANDOM_FRACTION = 1 / 3
 # A grid with more points than this gets a note with its size: it runs every point at full budget.
 LARGE_GRID = 1000
+# The samplers that are Optuna's, by the name of Optuna's class.
+OPTUNA_SAMPLERS = {"tpe": "TPE", "cmaes": "CMA-ES", "ga": "NSGA-II"}
 # The values Optuna's categorical distribution (TPE) can hold.
 _SCALAR = (type(None), bool, int, float, str)
 
@@ -71,7 +85,7 @@ class Strategy:
     """
 
     name: str
-    sampler: Literal["random", "grid", "tpe"]
+    sampler: Literal["random", "grid", "tpe", "cmaes", "ga"]
     scheduler: Literal["fifo", "halving", "hyperband", "asha"]
     keys: frozenset[str]
     racing: bool
@@ -107,11 +121,12 @@ class Strategy:
                         f"needs a list of values; write {name}: {{choices: [...]}}, or pick a strategy that samples "
                         "ranges (random, halving, tpe, ...)"
                     )
-                if self.sampler == "tpe" and dist.choices is not None:
+                if self.sampler in OPTUNA_SAMPLERS and dist.choices is not None:
                     bad = [c for c in dist.choices if not isinstance(c, _SCALAR)]
                     if bad:
                         return (
-                            f"{where}.{name}.choices holds {bad[0]!r}, but strategy {self.name} (Optuna's TPE) "
+                            f"{where}.{name}.choices holds {bad[0]!r}, but strategy {self.name} "
+                            f"(Optuna's {OPTUNA_SAMPLERS[self.sampler]}) "
                             "takes only null, booleans, numbers and strings as choices; use one of those"
                         )
         return None
@@ -194,6 +209,18 @@ def _build_bohb(settings: SearchSettings, resources: Resources, seed: int) -> Bu
     return Built(tpe, hyperband, settings.window, notes)
 
 
+def _build_cmaes(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+    assert isinstance(settings.space, dict)
+    sampler = EvolutionSampler(settings.space, "cmaes", cmaes_sampler(seed), is_cma_draw)
+    return Built(sampler, FIFO(settings.n_candidates, resources.max_resources), settings.window)
+
+
+def _build_ga(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+    assert isinstance(settings.space, dict)
+    sampler = EvolutionSampler(settings.space, "ga", ga_sampler(seed, settings.population), is_bred)
+    return Built(sampler, FIFO(settings.n_candidates, resources.max_resources), settings.window)
+
+
 def _entry(
     name: str, sampler: Any, scheduler: Any, keys: set[str], *, racing: bool, learns: bool,
     build: Callable[[SearchSettings, Resources, int], Built],
@@ -213,6 +240,10 @@ STRATEGIES: dict[str, Strategy] = dict([
     _entry("asha", "random", "asha", {"n_candidates", "factor", "min_resources", "window"}, racing=False,
            learns=True, build=_build_asha),
     _entry("tpe", "tpe", "fifo", {"n_candidates", "window", "racing"}, racing=True, learns=True, build=_build_tpe),
+    _entry("cmaes", "cmaes", "fifo", {"n_candidates", "window", "racing"}, racing=True, learns=True,
+           build=_build_cmaes),
+    _entry("ga", "ga", "fifo", {"n_candidates", "window", "racing", "population"}, racing=True, learns=True,
+           build=_build_ga),
     _entry("bohb", "tpe", "hyperband", {"n_candidates", "factor", "min_resources", "window"}, racing=False,
            learns=True, build=_build_bohb),
 ])

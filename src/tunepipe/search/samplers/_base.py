@@ -21,8 +21,8 @@ class Sampler(ABC):
     name: str = "random"
 
     def proposed_by(self, number: int, history: History) -> str:
-        """What proposes the configuration asked for as trial ``number`` (a model-based sampler
-        answers ``random`` until its model has enough observations)."""
+        """What proposed the configuration just drawn by :meth:`sample` for trial ``number`` (a
+        model-based sampler answers ``random`` until its model has enough observations)."""
         return self.name
 
     @abstractmethod

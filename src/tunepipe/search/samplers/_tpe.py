@@ -91,7 +91,7 @@ class TPESampler(Sampler):
         sampler = optuna.samplers.TPESampler(
             seed=int(seeds[1]), n_startup_trials=0, multivariate=True, constant_liar=True
         )
-        with _quiet_optuna():
+        with quiet_optuna():
             study = optuna.create_study(direction="maximize", sampler=sampler)
             study.add_trials(trials)
             asked = study.ask(self._distributions)
@@ -144,7 +144,7 @@ def _clip(value: Any, dist: Distribution) -> Any:
 
 
 @contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
+def quiet_optuna() -> Iterator[None]:
     """Without Optuna's INFO line per study: one study is built per trial, the user never sees it."""
     level = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
