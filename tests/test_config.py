@@ -155,7 +155,7 @@ def test_missing_required_key(raw: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("override", "match"),
     [
-        ("search.n_candiates=3", r"search.n_candiates is not a known key; did you mean 'n_candidates'\? \(known keys in section search: strategy, n_candidates"),
+        ("search.n_candiates=3", r"search.n_candiates is not a known key; did you mean 'n_candidates'\? \(known keys in section search: strategy, sampler, scheduler, n_candidates"),
         ("serach.factor=3", r"serach is not a known key; did you mean 'search'\?"),
         ("cv.folds=3", r"cv.folds is not a known key \(known keys in section cv: n_splits, shuffle\)"),
         ("search.space.learning_rate.hi=0.5", r"search.space.learning_rate.hi is not a known key; did you mean 'high'\?"),

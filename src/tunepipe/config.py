@@ -27,7 +27,7 @@ from sklearn.metrics import get_scorer_names
 from tunepipe.errors import KEY, ConfigError, did_you_mean
 from tunepipe.models import REGISTRY, Task, check_model_config, default_space
 from tunepipe.search.settings import SearchSettings
-from tunepipe.search.strategies import STRATEGIES
+from tunepipe.search.strategies import STRATEGIES, pairs_text, preset_of
 # Re-exported: a search space is written in params.yaml, so its schema is part of the config's.
 from tunepipe.space import Distribution
 
@@ -86,6 +86,9 @@ class CVConfig(_Section):
 
 # The strategy names, from the one table of what a strategy is (tunepipe.search.strategies).
 Strategy = Literal[tuple(STRATEGIES)]  # type: ignore[valid-type]
+# What a strategy pairs (search.sampler, search.scheduler), from the same table.
+SamplerName = Literal[tuple(dict.fromkeys(s.sampler for s in STRATEGIES.values()))]  # type: ignore[valid-type]
+SchedulerName = Literal[tuple(dict.fromkeys(s.scheduler for s in STRATEGIES.values()))]  # type: ignore[valid-type]
 # search.space: one mapping, or a list of them (sub-grids); the shape picks the schema, so a bad
 # distribution is reported once, under its own key, not once per shape.
 _SPACE_TAGS = ("mapping", "sub-grids")
@@ -102,6 +105,10 @@ class SearchConfig(_Section):
     """``search``: the strategy, its budget and the space it samples."""
 
     strategy: Strategy = "tpe"
+    # The two halves of a strategy, named directly: a strategy name is a preset of the pair
+    # (README: the strategy table). Either may be left out; a pair no strategy makes is an error.
+    sampler: SamplerName | None = None
+    scheduler: SchedulerName | None = None
     n_candidates: int = 40
     factor: float = 3
     resource: Literal["n_estimators", "n_samples"] = "n_estimators"
@@ -215,6 +222,34 @@ class SearchConfig(_Section):
             raise ValueError(
                 f"search.min_resources is {self.min_resources}, but must be <= search.max_resources "
                 f"({self.max_resources}); lower min_resources or raise max_resources"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _pair_is_the_strategy(self) -> SearchConfig:
+        if self.sampler is None and self.scheduler is None:
+            return self
+        named = f"search.sampler is {self.sampler}" if self.sampler else ""
+        named += (" and " if named and self.scheduler else "") + (f"search.scheduler is {self.scheduler}" if self.scheduler else "")
+        if "strategy" not in self.model_fields_set:
+            if self.sampler is None or self.scheduler is None:
+                raise ValueError(
+                    f"{named}, but without search.strategy both halves are needed; set search.sampler and "
+                    "search.scheduler, or search.strategy"
+                )
+            found = preset_of(self.sampler, self.scheduler)
+            if found is None:
+                raise ValueError(f"{named}, but no strategy pairs them; the pairs are {pairs_text()}")
+            object.__setattr__(self, "strategy", found)  # the preset of that pair
+            return self
+        preset = STRATEGIES[self.strategy]
+        pair = (self.sampler or preset.sampler, self.scheduler or preset.scheduler)
+        if pair != (preset.sampler, preset.scheduler):
+            found = preset_of(*pair)
+            fix = f"set search.strategy: {found}" if found else f"the pairs are {pairs_text()}"
+            raise ValueError(
+                f"{named}, but search.strategy {self.strategy} pairs sampler {preset.sampler} with scheduler "
+                f"{preset.scheduler}; {fix}, or leave out search.sampler and search.scheduler"
             )
         return self
 

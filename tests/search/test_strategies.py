@@ -8,12 +8,13 @@ import pytest
 
 from tests.conftest import BASE_RAW
 from tunepipe.config import SearchConfig, parse_config
+from tunepipe.errors import ConfigError
 from tunepipe.search import STRATEGIES, make_search
 from tunepipe.search.samplers import EvolutionSampler, GridSampler, RandomSampler, TPESampler
 from tunepipe.search.racing import Racing
 from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, SuccessiveHalving
 
-COMMON = {"strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
+COMMON = {"strategy", "sampler", "scheduler", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
           "include_defaults", "time_budget"}
 # Written by hand from the README's strategy table (what each reads besides the common keys), with
 # search.racing on and min_resources: exhaust, as the shipped params.yaml has them.
@@ -75,3 +76,34 @@ def test_unknown_strategy_names_the_table():
     with pytest.raises(Exception, match="search.strategy is 'tpee'") as info:
         parse_config({"search": {"strategy": "tpee"}})
     assert all(name in str(info.value) for name in READS)
+
+
+def _parse(search: dict):
+    raw = {**BASE_RAW, "search": {k: v for k, v in BASE_RAW["search"].items() if k != "strategy"} | search}
+    return parse_config(raw).search
+
+
+@pytest.mark.parametrize(("sampler", "scheduler", "strategy"), [
+    ("tpe", "hyperband", "bohb"), ("random", "asha", "asha"), ("cmaes", "fifo", "cmaes"), ("ga", "fifo", "ga"),
+])
+def test_a_sampler_and_a_scheduler_name_their_strategy(sampler, scheduler, strategy):
+    assert _parse({"sampler": sampler, "scheduler": scheduler}).strategy == strategy
+    assert _parse({"strategy": strategy, "sampler": sampler}).strategy == strategy  # agreeing halves
+
+
+@pytest.mark.parametrize(("search", "message"), [
+    ({"strategy": "tpe", "sampler": "cmaes"},
+     "search.sampler is cmaes, but search.strategy tpe pairs sampler tpe with scheduler fifo; set search.strategy: "
+     "cmaes, or leave out search.sampler and search.scheduler"),
+    ({"strategy": "halving", "scheduler": "asha"},
+     "search.scheduler is asha, but search.strategy halving pairs sampler random with scheduler halving; set "
+     "search.strategy: asha, or leave out search.sampler and search.scheduler"),
+    ({"sampler": "cmaes", "scheduler": "asha"},
+     "search.sampler is cmaes and search.scheduler is asha, but no strategy pairs them; the pairs are random = "
+     "random + fifo, grid = grid + fifo, halving = random + halving"),
+    ({"sampler": "cmaes"}, "search.sampler is cmaes, but without search.strategy both halves are needed"),
+])
+def test_a_pair_that_is_not_the_strategy_names_both(search, message):
+    with pytest.raises(ConfigError) as info:
+        _parse(search)
+    assert message in str(info.value)

@@ -46,7 +46,7 @@ from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, Scheduler, Success
 
 # Keys every strategy reads; a strategy's own keys are in its entry.
 COMMON_KEYS = frozenset({
-    "strategy", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
+    "strategy", "sampler", "scheduler", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
     "include_defaults", "time_budget",
 })
 # BOHB's share of configurations drawn at random (Falkner et al. 2018, rho = 1/3).
@@ -226,6 +226,16 @@ def _entry(
     build: Callable[[SearchSettings, Resources, int], Built],
 ) -> tuple[str, Strategy]:
     return name, Strategy(name, sampler, scheduler, frozenset(keys), racing, learns, build)
+
+
+def preset_of(sampler: str, scheduler: str) -> str | None:
+    """The strategy that pairs ``sampler`` with ``scheduler`` (None: no strategy does)."""
+    return next((s.name for s in STRATEGIES.values() if (s.sampler, s.scheduler) == (sampler, scheduler)), None)
+
+
+def pairs_text() -> str:
+    """Every strategy as the pair it is: ``random = random + fifo, ...`` (for error messages)."""
+    return ", ".join(f"{s.name} = {s.sampler} + {s.scheduler}" for s in STRATEGIES.values())
 
 
 STRATEGIES: dict[str, Strategy] = dict([
