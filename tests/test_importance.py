@@ -69,7 +69,7 @@ def test_too_few_trials_give_one_row_that_says_so() -> None:
                          (parallel_coordinates(trials, SPACE), PARALLEL_COLUMNS)):
         assert list(out.columns) == columns and len(out) == 1
         assert out["note"].iloc[0] == ("not enough trials: at most 5 fully scored at one budget, 10 needed "
-                                       "to rank 4 hyperparameters (run more trials: search.n_trials)")
+                                       "to rank 4 hyperparameters (run more trials: search.n_candidates)")
         assert out.drop(columns="note").isna().all(axis=None)
 
 

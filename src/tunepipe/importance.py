@@ -74,7 +74,7 @@ def shortfall(trials: pd.DataFrame, dists: Mapping[str, BaseDistribution]) -> st
     ok = _scored(trials, dists)
     most = int(ok.groupby("n_resources").size().max()) if len(ok) else 0
     return (f"not enough trials: at most {most} fully scored at one budget, {_needed(dists)} needed "
-            f"to rank {len(dists)} hyperparameters (run more trials: search.n_trials)")
+            f"to rank {len(dists)} hyperparameters (run more trials: search.n_candidates)")
 
 
 def _note_row(columns: list[str], note: str) -> pd.DataFrame:
