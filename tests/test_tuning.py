@@ -32,7 +32,7 @@ class LastFirst:
 def _run(order_runner: LastFirst, window: int | None, cached: dict[int, float] | None = None) -> list[Observation]:
     search = fresh(SuccessiveHalving(9, factor=3, min_resources=1, max_resources=9), window=window)
     lines: list[str] = []
-    progress = Progress(search.n_candidates_planned, lines.append)
+    progress = Progress(search.n_trials_planned, lines.append)
     run_search(search, order_runner, progress, cached=lambda t: observe(t, cached[t.candidate])
                if cached and t.candidate in cached else None)
     assert progress.done == len(search.observations) and lines[-1].startswith(f"{progress.done}/")
@@ -55,6 +55,6 @@ def test_completion_order_and_the_cache_change_nothing() -> None:
 
 def test_the_winner_record_names_the_best_at_the_largest_budget() -> None:
     search = fresh(SuccessiveHalving(9, factor=3, min_resources=1, max_resources=9), window=None)
-    run_search(search, LastFirst(SCORES), Progress(search.n_candidates_planned, lambda line: None), cached=lambda t: None)
+    run_search(search, LastFirst(SCORES), Progress(search.n_trials_planned, lambda line: None), cached=lambda t: None)
     winner = winner_record(search, "n_samples")
     assert (winner["candidate"], winner["n_resources"]) == (7, None) and "defaults_trial" not in winner
