@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from tunepipe import io, provenance, scoring
 from tunepipe.config import Config
 from tunepipe.data import Prepared
+from tunepipe.results import Segment
 from tunepipe.threads import available_cores
 
 
@@ -20,6 +21,12 @@ from tunepipe.threads import available_cores
 def refit(split: Prepared, setup: scoring.TrialSetup, params: dict[str, Any], n_resources: int | None, label: str) -> Pipeline:
     """Fit a parameter set on the whole training set."""
     return scoring.refit(setup, params, split.X_train, split.y_train, n_resources)
+
+
+@task(name="refit", task_run_name="refit {label}", cache_policy=NO_CACHE, retries=1)
+def refit_schedule(split: Prepared, setup: scoring.TrialSetup, segments: list[Segment], label: str) -> Pipeline:
+    """Replay a schedule (strategy pbt's winner) on the whole training set."""
+    return scoring.refit_schedule(setup, segments, split.X_train, split.y_train)
 
 
 @flow(name="tunepipe-train")
@@ -31,7 +38,11 @@ def train(cfg: Config, root: str = ".") -> dict[str, list[str]]:
     # The final fits are single tasks, one after the other: give each every core.
     split = io.read_split(ref)
     setup = scoring.make_setup(cfg, split, threads=available_cores())
-    model = refit(split, setup, winner["params"], winner["n_resources"], label=winner["label"])
+    if winner.get("schedule"):
+        segments = [Segment(s["rounds"], s["params"]) for s in winner["schedule"]]
+        model = refit_schedule(split, setup, segments, label=winner["label"])
+    else:
+        model = refit(split, setup, winner["params"], winner["n_resources"], label=winner["label"])
     baseline = refit(split, setup, {}, None, label="defaults")
     # Without a defaults' trial in the search (include_defaults: false) it is the plain defaults.
     trial0 = winner.get("defaults_trial") or {"params": {}, "n_resources": None}

@@ -21,7 +21,7 @@ from prefect.states import Failed, State
 
 from flows import runners
 from tunepipe import importance, io, report
-from tunepipe.config import Config
+from tunepipe.config import Config, frozen_params
 from tunepipe.errors import SearchError
 from tunepipe.execution import ProcessEnv, forget_split, load_folds, load_split, release_live_models, shutdown_fold_pools
 from tunepipe.failures import TrialBugError, TrialResourceError
@@ -123,8 +123,8 @@ def _release_dropped(search: Search, setup: TrialSetup) -> None:
     with the thread runner, every trial's)."""
     alive = search.alive()
     if setup.run.continue_boosting and alive is not None:
-        alive_keys = {lineage_key(params, setup) for params in alive.values()}
-        asked = {lineage_key(t.params, setup) for t in search.history.trials}
+        alive_keys = {lineage_key(t.params, setup, t.schedule) for t in alive}
+        asked = {lineage_key(t.params, setup, t.schedule) for t in search.history.trials}
         release_live_models(asked - alive_keys)
 
 
@@ -144,7 +144,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     defaults = default_values(cfg.model.kind, split.task, cfg.search.param_names, cfg.model.params)
     search = make_search(
         cfg.search.settings(), seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits,
-        n_classes=split.n_classes, defaults=defaults,
+        n_classes=split.n_classes, defaults=defaults, frozen=frozen_params(cfg),
     )
     logger.info(
         "%s on %d training rows (%s, %d folds), %d workers x %d thread%s each (%s runner)%s",

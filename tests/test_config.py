@@ -79,7 +79,7 @@ def _set(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
         ("cv.shuffle", "yes", r"cv.shuffle is 'yes', but input should be a valid boolean"),
         ("search.n_candidates", 2.5, r"search.n_candidates is 2.5, but input should be a valid integer"),
         ("search.strategy", "hyperopt", r"search.strategy is 'hyperopt', but input should be 'random', 'grid', 'halving', "
-         r"'hyperband', 'asha', 'tpe', 'cmaes', 'ga' or 'bohb'"),
+         r"'hyperband', 'asha', 'tpe', 'cmaes', 'ga', 'bohb' or 'pbt'"),
         ("search.population", 1, r"search.population is 1, but must be >= 2: a generation breeds from two parents at least"),
         ("search.min_resources", "least", r"search.min_resources is 'least', but input should be a valid integer or input should be 'smallest' or 'exhaust'"),
         ("data.drop", "row_id", r"data.drop is 'row_id', but input should be a valid list"),

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from tunepipe import data, lgbm
-from tunepipe.config import Config, Distribution, Task
+from tunepipe.config import Config, Distribution, Task, frozen_params
 from tunepipe.errors import ConfigError
 from tunepipe.models import REGISTRY, build_pipeline, estimator_name, resource_param, split_features
 
@@ -99,7 +99,10 @@ def check_resources(cfg: Config, n_train: int, n_classes: int | None) -> None:
     # The search package owns these rules; building the search is how they are applied.
     from tunepipe.search import make_search  # noqa: PLC0415
 
-    make_search(cfg.search.settings(), seed=cfg.base.seed, n_train=n_train, n_splits=cfg.cv.n_splits, n_classes=n_classes)
+    make_search(
+        cfg.search.settings(), seed=cfg.base.seed, n_train=n_train, n_splits=cfg.cv.n_splits, n_classes=n_classes,
+        frozen=frozen_params(cfg),
+    )
 
 
 def _n_classes(y: pd.Series, task: Task) -> int | None:

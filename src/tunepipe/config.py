@@ -24,6 +24,7 @@ from pydantic import (
 )
 from sklearn.metrics import get_scorer_names
 
+from tunepipe import lgbm
 from tunepipe.errors import KEY, ConfigError, did_you_mean
 from tunepipe.models import REGISTRY, Task, check_model_config, default_space
 from tunepipe.search.settings import SearchSettings
@@ -119,8 +120,12 @@ class SearchConfig(_Section):
     # asha, bohb): how stale the model's view may be. Part of the search's definition (a DVC
     # param): execution.workers only changes speed, so workers beyond window wait.
     window: int = 4
-    # ga: configurations per generation (the first drawn at random, each next bred from the best).
+    # ga: configurations per generation (the first drawn at random, each next bred from the best);
+    # pbt: members of the population.
     population: int = 10
+    # pbt: boosting rounds per step; after each step the worst members take over the best ones'
+    # trees with perturbed parameters.
+    pbt_interval: int = 100
     # With resource n_estimators on a boosting model: score each trial at its best number of
     # rounds up to the rung's budget (on the mean CV curve) and refit with that many rounds.
     score_best_iteration: bool = True
@@ -158,7 +163,7 @@ class SearchConfig(_Section):
             raise ValueError(f"{KEY} is {v!r}, but must be > 0 seconds, or null for no time limit")
         return seconds
 
-    @field_validator("n_candidates", "window", "early_stopping")
+    @field_validator("n_candidates", "window", "early_stopping", "pbt_interval")
     @classmethod
     def _at_least_one(cls, v: int | None) -> int | None:
         if v is not None and v < 1:
@@ -567,7 +572,32 @@ def parse_config(raw: Any, overrides: list[str] | None = None, source: str = "pa
         cfg.model.kind, cfg.model.params, cfg.search.flat_space,
         resource=cfg.search.resource, max_resources=cfg.search.max_resources,
     )
+    if cfg.search.strategy == "pbt":
+        check_pbt(cfg)
     return cfg
+
+
+def check_pbt(cfg: Config) -> None:
+    """Population-based training switches LightGBM's parameters between boosting rounds: it needs
+    a native boosting model whose budget is boosting rounds."""
+    kind = cfg.model.kind
+    if kind in REGISTRY and not REGISTRY[kind].native_boosting:
+        raise ConfigError(
+            f"model.kind is {kind}, but strategy pbt changes a LightGBM booster's parameters between boosting "
+            "rounds; use model.kind: lightgbm, or another strategy (tpe, halving, ...)"
+        )
+    if cfg.search.resource != "n_estimators":
+        raise ConfigError(
+            f"search.resource is {cfg.search.resource}, but strategy pbt trains its population in steps of "
+            "boosting rounds; set search.resource: n_estimators, or use another strategy"
+        )
+
+
+def frozen_params(cfg: Config) -> frozenset[str]:
+    """The searched hyperparameters LightGBM fixes when it bins a Dataset (pbt never perturbs them)."""
+    if cfg.model.kind not in REGISTRY or not REGISTRY[cfg.model.kind].native_boosting:
+        return frozenset()
+    return lgbm.binning_params(cfg.search.param_names, cfg.model.params)
 
 
 def _is_union_tag(part: Any) -> bool:

@@ -238,6 +238,87 @@ def train_params(estimator: LGBMModel, classes: Sequence[Any] | None, n_features
     return result
 
 
+# --- parameters that change between rounds (a schedule) ----------------------------------------
+
+# (rounds done when it applies, the parameters that change then, under the names lightgbm.train
+# resolved them to): what Booster.reset_parameter gets before the next round.
+Switch = tuple[int, dict[str, Any]]
+
+
+def binning_params(names: Sequence[str], fixed: Mapping[str, Any]) -> frozenset[str]:
+    """Which of the hyperparameters ``names`` are fixed when a Dataset is built, given the model's
+    ``fixed`` params (``min_child_samples`` only with ``feature_pre_filter`` on): a schedule may
+    change any of the others between rounds, never these."""
+    base = dataset_params(fixed)
+    return frozenset(n for n in names if dataset_params({**fixed, n: _PROBE}) != base)
+
+
+class _Probe:
+    """A value no parameter has: setting a name to it shows whether the name enters the Dataset key."""
+
+    def __repr__(self) -> str:
+        return "<probe>"
+
+
+_PROBE = _Probe()
+
+
+def schedule_switches(
+    segments: Sequence[tuple[int, LGBMModel]], classes: Sequence[Any] | None, n_features: int
+) -> list[Switch]:
+    """Where a schedule's parameters change and to what, as ``Booster.reset_parameter`` takes them.
+
+    ``segments`` are (first round, estimator) in order, the first starting at round 0: the
+    parameters ``lightgbm.train`` resolves for each estimator (:func:`train_params`) are in force
+    from its first round on. Each switch names only the parameters that differ from the previous
+    segment's, as ``lightgbm.reset_parameter`` resets only values that change. Raises ValueError
+    when a segment changes a parameter fixed at Dataset construction, or sets a parameter another
+    segment leaves out (LightGBM cannot unset one).
+    """
+    current = train_params(segments[0][1], classes, n_features)
+    switches: list[Switch] = []
+    for start, estimator in segments[1:]:
+        new = train_params(estimator, classes, n_features)
+        if set(new) != set(current):
+            raise ValueError(
+                f"a schedule's segment from round {start} sets {sorted(set(new) ^ set(current))} and another does not; "
+                "every segment must set the same parameters"
+            )
+        if dataset_params(new) != dataset_params(current):
+            raise ValueError(
+                f"a schedule's segment from round {start} changes {dict(dataset_params(new))}, which is fixed when the "
+                "Dataset is built; only parameters of training may change between rounds"
+            )
+        changed = {k: new[k] for k in sorted(new) if new[k] != current[k]}
+        if changed:
+            switches.append((start, changed))
+        current = new
+    return switches
+
+
+def schedule_callback(first: Mapping[str, Any], switches: Sequence[Switch]) -> Any:
+    """``lightgbm.reset_parameter`` applying ``switches`` during ``lightgbm.train`` / ``fit``.
+
+    ``first`` are the resolved parameters of the first segment (:func:`train_params`): each
+    changing parameter is given as a function of the iteration, so LightGBM's own callback
+    resets exactly the values that change, before the rounds where they change, as
+    :meth:`LiveBooster.advance` does.
+    """
+    keys = sorted({k for _, changed in switches for k in changed})
+
+    def value_of(key: str) -> Any:
+        def at(iteration: int) -> Any:
+            value = first[key]
+            for start, changed in switches:
+                if start <= iteration and key in changed:
+                    value = changed[key]
+            return value
+
+        return at
+
+    return lgb.reset_parameter(**{key: value_of(key) for key in keys})
+
+
 # --- per-round validation metric ---------------------------------------------------------------
 
 
@@ -472,10 +553,13 @@ class LiveBooster:
         every_round: Score every round (True) or the rounds :func:`on_grid` names and the last of
             each advance (False); None: as :func:`round_metric` says for the scorer. A native AUC costs about a
             quarter of a round on a fold with few columns (benchmarks/lgbm_engine.py).
+        switches: Parameters that change between rounds (:func:`schedule_switches`): then it
+            equals ``estimator.fit`` with :func:`schedule_callback` among its callbacks.
     """
 
     def __init__(
-        self, fold: BinnedFold, estimator: LGBMModel, scoring: str, every_round: bool | None = None
+        self, fold: BinnedFold, estimator: LGBMModel, scoring: str, every_round: bool | None = None,
+        switches: Sequence[Switch] = (),
     ) -> None:
         key = dataset_params(estimator.get_params())
         if key != fold.key:
@@ -496,6 +580,7 @@ class LiveBooster:
             metric = dataclasses.replace(metric, every_round=every_round)
         self.fold, self.metric = fold, metric
         self._params = params
+        self._switches = {start: dict(changed) for start, changed in switches}
         self._scorer = get_scorer(scoring)
         self._view: _Predictions = (
             _RegressorPredictions() if fold.classes is None else _ClassifierPredictions(fold.classes)
@@ -525,6 +610,9 @@ class LiveBooster:
             if to_rounds > len(self._curve):
                 _set_log_level(self._params)
             while len(self._curve) < to_rounds:
+                if len(self._curve) in self._switches:
+                    # As lightgbm.reset_parameter does before the round (schedule_callback).
+                    self.booster.reset_parameter(self._switches[len(self._curve)])
                 # As lightgbm.train: one update per round, also after a round without a split
                 # (bagging may find one next round), so the random draws stay in step.
                 self.booster.update()

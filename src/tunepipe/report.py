@@ -19,18 +19,24 @@ def trials_table(observations: Sequence[Observation], param_names: list[str]) ->
     """One row per trial, in trial-number order (``reports/trials.csv``).
 
     ``rank_test_score`` ranks within a rung of a bracket (1 = best; failed and pruned trials rank
-    last), because scores at different budgets are not comparable.
+    last), because scores at different budgets are not comparable. With population-based training
+    (a row per member per step: ``candidate`` is the member, ``rung`` the step) ``parent`` names the
+    member whose trees it took over before the step, and the ``param_`` columns hold the parameters
+    in force during the step.
     """
     ranks: dict[int, int] = {}
     for group in _by_rung(observations).values():
         ranks |= {o.trial.number: i + 1 for i, o in enumerate(rank_order(group))}
     rows: list[dict[str, Any]] = []
+    scheduled = any(o.trial.schedule is not None for o in observations)
     for o in sorted(observations, key=lambda o: o.trial.number):
         t = o.trial
         row: dict[str, Any] = {
             "trial": t.number, "candidate": t.candidate, "bracket": t.bracket, "rung": t.rung, "n_resources": t.budget,
             "proposed_by": t.proposed_by,
         }
+        if scheduled:
+            row["parent"] = t.parent
         row |= {f"param_{name}": t.params.get(name) for name in param_names}
         row |= {f"split{k}_test_score": s for k, s in enumerate(o.fold_scores)}
         scores = np.asarray(o.fold_scores, dtype=float)
@@ -41,7 +47,10 @@ def trials_table(observations: Sequence[Observation], param_names: list[str]) ->
         row["status"] = o.status
         row["error"] = o.error
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if scheduled:
+        table["parent"] = table["parent"].astype("Int64")  # member numbers, empty where none
+    return table
 
 
 def _by_rung(observations: Sequence[Observation]) -> dict[tuple[int, int], list[Observation]]:

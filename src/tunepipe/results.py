@@ -31,6 +31,14 @@ class Race(Protocol):
 
 
 @dataclass(frozen=True)
+class Segment:
+    """Part of a schedule: ``params`` in force for ``rounds`` boosting rounds (population-based training)."""
+
+    rounds: int
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Trial:
     """One configuration at one budget: the unit of work a search hands out.
 
@@ -49,6 +57,12 @@ class Trial:
             trained on the observations so far); ``defaults`` for trial 0.
         ceiling: With early stopping, the most boosting rounds the trial may go to while its CV
             score still improves at its budget (None: it stops at its budget).
+        schedule: Population-based training: the segments trained before ``params`` take over
+            (``params`` then hold from round ``sum(s.rounds)`` to the budget); such a trial trains
+            exactly its budget and is scored there. None: ``params`` from round 0 (every other
+            strategy).
+        parent: Population-based training: the member whose boosters this one copied before this
+            step (exploit), or None.
     """
 
     number: int
@@ -60,6 +74,14 @@ class Trial:
     race: Race | None = None
     proposed_by: str = "random"
     ceiling: int | None = None
+    schedule: tuple[Segment, ...] | None = None
+    parent: int | None = None
+
+    @property
+    def segments(self) -> list[Segment]:
+        """The whole schedule up to the budget: the earlier segments, then ``params`` to the budget."""
+        before = list(self.schedule or ())
+        return before + [Segment(self.budget - sum(s.rounds for s in before), self.params)]
 
     @property
     def is_defaults(self) -> bool:

@@ -98,7 +98,8 @@ def trial_key(trial: Trial, setup: TrialSetup) -> str:
 
     Made of the trial spec's digest (the split's fingerprint, data and fold plan; the model kind,
     task, fixed params, scorer, resource, seed and feature columns; best-iteration scoring and
-    early stopping), the configuration's params and budget, its race and ceiling, and the library
+    early stopping), the configuration's params and budget, its race and ceiling, its schedule (population-based
+    training), and the library
     and code versions. Not the trial's number, candidate, bracket or rung, nor how it runs (threads,
     fold workers, continued boosting): the same params at the same budget give the same scores in
     any search that asks for them (so another strategy or a larger search reuses every trial
@@ -109,6 +110,8 @@ def trial_key(trial: Trial, setup: TrialSetup) -> str:
         "params": trial.params, "budget": trial.budget, "race": trial.race, "ceiling": trial.ceiling,
         "code": _installed_code_version(),
     }
+    if trial.schedule is not None:  # only then: every other trial keeps the key it had
+        fields["schedule"] = [[s.rounds, s.params] for s in trial.schedule]
     # sort_keys: the key must not depend on the order params.yaml lists the space in.
     text = json.dumps(fields, sort_keys=True, default=repr)
     return f"trial-{hashlib.sha256(text.encode()).hexdigest()[:32]}"

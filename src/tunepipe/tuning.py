@@ -127,6 +127,9 @@ def winner_record(search: Search, resource: str) -> dict[str, Any]:
         "params": best.trial.params,
         "n_resources": refit_budget(best, resource),
     }
+    if best.trial.schedule is not None:
+        # Population-based training: the refit replays every segment (rounds, parameters in force).
+        winner["schedule"] = [{"rounds": s.rounds, "params": s.params} for s in best.trial.segments]
     # Refit at the round count early stopping chose for it (the train stage refits both).
     defaults = next((o for o in search.observations if o.trial.is_defaults and o.status == "ok"), None)
     if defaults is not None:

@@ -27,6 +27,7 @@ STRATEGIES = {
     "bohb": ["search.min_resources=3", "search.window=3"],
     "cmaes": ["search.n_candidates=12", "search.window=3", "search.racing=true"],
     "ga": ["search.n_candidates=12", "search.population=4", "search.window=3", "search.racing=true"],
+    "pbt": ["search.population=4", "search.pbt_interval=9"],
 }
 RUNS = {
     "1 worker, cache": ["execution.workers=1"],

@@ -12,7 +12,7 @@ from tunepipe.errors import ConfigError
 from tunepipe.search import STRATEGIES, make_search
 from tunepipe.search.samplers import EvolutionSampler, GridSampler, RandomSampler, TPESampler
 from tunepipe.search.racing import Racing
-from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, SuccessiveHalving
+from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, PopulationBasedTraining, SuccessiveHalving
 
 COMMON = {"strategy", "sampler", "scheduler", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
           "include_defaults", "time_budget"}
@@ -28,11 +28,13 @@ READS = {
     "cmaes": {"n_candidates", "window", "racing"},
     "ga": {"n_candidates", "window", "racing", "population"},
     "bohb": {"n_candidates", "factor", "min_resources", "window"},
+    "pbt": {"population", "pbt_interval"},
 }
 PARTS = {
     "random": (RandomSampler, FIFO), "grid": (GridSampler, FIFO), "halving": (RandomSampler, SuccessiveHalving),
     "hyperband": (RandomSampler, Hyperband), "asha": (RandomSampler, ASHA), "tpe": (TPESampler, FIFO),
     "bohb": (TPESampler, Hyperband), "cmaes": (EvolutionSampler, FIFO), "ga": (EvolutionSampler, FIFO),
+    "pbt": (RandomSampler, PopulationBasedTraining),
 }
 RACED = {"random", "grid", "tpe", "cmaes", "ga"}
 
@@ -40,7 +42,9 @@ RACED = {"random", "grid", "tpe", "cmaes", "ga"}
 def _settings(strategy: str, *overrides: str):
     """The test params with ``strategy`` (grid: on the model's default grid)."""
     grid = ["search.space=null"] if strategy == "grid" else []
-    return parse_config(BASE_RAW, [f"search.strategy={strategy}", *grid, *overrides]).search.settings()
+    # pbt's steps must be shorter than the test params' 45 rounds.
+    interval = ["search.pbt_interval=15"] if strategy == "pbt" else []
+    return parse_config(BASE_RAW, [f"search.strategy={strategy}", *grid, *interval, *overrides]).search.settings()
 
 
 def test_config_accepts_exactly_the_table():

@@ -17,7 +17,7 @@ refit.py       the winner's one fit on every training row
 from __future__ import annotations
 
 from tunepipe.scoring.env import SequentialEnv, TrialEnv
-from tunepipe.scoring.refit import refit, refit_budget
+from tunepipe.scoring.refit import refit, refit_budget, refit_schedule
 from tunepipe.scoring.spec import RunOptions, TrialSetup, TrialSpec, lineage_key, make_setup
 from tunepipe.scoring.trial import score_trial
 
@@ -31,5 +31,6 @@ __all__ = [
     "make_setup",
     "refit",
     "refit_budget",
+    "refit_schedule",
     "score_trial",
 ]

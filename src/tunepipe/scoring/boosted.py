@@ -38,21 +38,28 @@ class BoostedFolds:
     ) -> None:
         spec = setup.spec
         self.trial, self.X, self.y, self.folds, self.setup, self.env = trial, X, y, folds, setup, env
-        self.estimator = setup.estimator(trial.params, trial.budget)
+        # A schedule (population-based training) starts with its first segment's parameters and
+        # switches at each later segment's first round; it trains exactly its budget and is
+        # scored there: its members are compared at the same round count at every step.
+        scheduled = trial.schedule is not None
+        segments = trial.segments if scheduled else []
+        self.estimator = setup.estimator(segments[0].params if scheduled else trial.params, trial.budget)
+        self.later = [setup.estimator(s.params, trial.budget) for s in segments]
+        self.starts = [sum(s.rounds for s in segments[:k]) for k in range(len(segments))]
         by_rounds = spec.resource == "n_estimators"
         self.rounds = trial.budget if by_rounds else int(self.estimator.get_params()["n_estimators"])
-        if by_rounds and spec.early_stopping is not None and trial.ceiling is not None:
+        if by_rounds and spec.early_stopping is not None and trial.ceiling is not None and not scheduled:
             # Early stopping decides where the trial ends; its checks fall where they would with a
             # budget of `ceiling`, so the scores are those of a trial asked at the ceiling.
             self.rounds = max(self.rounds, trial.ceiling)
         self.key = lgbm.dataset_params(self.estimator.get_params())
-        self.patience = spec.early_stopping
-        self.best_iteration = spec.score_best_iteration and by_rounds
+        self.patience = None if scheduled else spec.early_stopping
+        self.best_iteration = spec.score_best_iteration and by_rounds and not scheduled
         self.boosters: list[lgbm.LiveBooster | None] = [None] * len(folds)
         self.seconds = [0.0] * len(folds)
         # Continued boosting: the same configuration's boosters of an earlier (smaller) budget.
         live = setup.run.continue_boosting and env.live is not None
-        self.lineage = lineage_key(trial.params, setup) if live else ""
+        self.lineage = lineage_key(trial.params, setup, trial.schedule) if live else ""
         self.resumed = 0
 
     def resume(self) -> None:
@@ -80,7 +87,12 @@ class BoostedFolds:
             booster = self.boosters[i]
             if booster is None:
                 fold = self.env.binned_fold(self.setup, i, self.X, self.y, *self.folds[i], self.key)
-                booster = self.boosters[i] = lgbm.LiveBooster(fold, self.estimator, self.setup.spec.scoring)
+                switches = lgbm.schedule_switches(
+                    list(zip(self.starts, self.later)), fold.classes, fold.n_features
+                ) if self.later else ()
+                booster = self.boosters[i] = lgbm.LiveBooster(
+                    fold, self.estimator, self.setup.spec.scoring, switches=switches
+                )
             booster.advance(to_rounds)
             self.seconds[i] += time.perf_counter() - t0
 

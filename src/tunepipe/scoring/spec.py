@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sklearn.pipeline import Pipeline
 
 from tunepipe.models import REGISTRY, Task, build_pipeline, resource_param
+from tunepipe.results import Segment
 
 if TYPE_CHECKING:
     from tunepipe.config import Config
@@ -127,12 +128,14 @@ def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = ""
     return TrialSetup(spec, RunOptions(threads=threads, continue_boosting=cfg.execution.continue_boosting and continuable))
 
 
-def lineage_key(params: dict[str, Any], setup: TrialSetup) -> str:
-    """What names a configuration's live boosters across budgets: its params under this spec and
-    thread count (a booster continued with other threads could grow other trees)."""
+def lineage_key(params: dict[str, Any], setup: TrialSetup, schedule: tuple[Segment, ...] | None = None) -> str:
+    """What names a configuration's live boosters across budgets: its params (and the schedule
+    trained before them, population-based training) under this spec and thread count (a booster
+    continued with other threads could grow other trees)."""
     # The split's fingerprint in clear too: a worker frees every booster grown on a split it forgets.
-    return json.dumps(
-        {"data": setup.spec.data_fingerprint, "spec": setup.spec.digest, "threads": setup.run.threads,
-         "params": params},
-        sort_keys=True, default=repr,
-    )
+    fields: dict[str, Any] = {
+        "data": setup.spec.data_fingerprint, "spec": setup.spec.digest, "threads": setup.run.threads, "params": params,
+    }
+    if schedule is not None:
+        fields["schedule"] = [[s.rounds, s.params] for s in schedule]
+    return json.dumps(fields, sort_keys=True, default=repr)

@@ -45,11 +45,13 @@ def make_search(
     n_splits: int,
     n_classes: int | None,
     defaults: dict[str, Any] | None = None,
+    frozen: frozenset[str] = frozenset(),
 ) -> Search:
     """The search ``settings.strategy`` names (:data:`STRATEGIES`), its budgets resolved against the data.
 
     ``defaults``: the model's default values of the searched parameters; with
-    ``include_defaults`` they are trial 0, at the largest budget. Notes for the run's log
+    ``include_defaults`` they are trial 0, at the largest budget. ``frozen``: searched
+    hyperparameters fixed when LightGBM bins a Dataset, which pbt never perturbs. Notes for the run's log
     (keys the strategy ignores, a small or large grid) are in ``Search.notes``.
     """
     strategy = STRATEGIES[settings.strategy]
@@ -57,7 +59,7 @@ def make_search(
         settings, n_train=n_train, n_splits=n_splits, n_classes=n_classes, halving=strategy.scheduler == "halving"
     )
     notes = [f"search.{key} is set but strategy {strategy.name} does not read it" for key in strategy.ignored(settings)]
-    built = strategy.build(settings, resources, seed)
+    built = strategy.build(settings, resources, seed, frozen)
     scheduler, window = built.scheduler, built.window
     if settings.racing and strategy.racing:
         # Whether a trial is stopped depends on the incumbent when it is asked: that is a decision

@@ -125,9 +125,13 @@ class Search:
                 self._by[candidate] = self.sampler.proposed_by(number, history)
             else:
                 candidate = slot.candidate
+            if slot.params is not None:  # the scheduler's own (population-based training's explore)
+                self._params[candidate], self._by[candidate] = dict(slot.params), "pbt"
             trial = Trial(
                 number, candidate, dict(self._params[candidate]), slot.budget, slot.bracket, slot.rung,
-                race=slot.race, proposed_by=self._by[candidate], ceiling=self._ceiling(slot.budget),
+                race=slot.race, proposed_by=self._by[candidate],
+                ceiling=self._ceiling(slot.budget) if slot.schedule is None else None,
+                schedule=slot.schedule, parent=slot.parent,
             )
             history.trials.append(trial)
             self._fresh.append(trial)
@@ -149,14 +153,16 @@ class Search:
         """Nothing pending, and the scheduler has nothing more to run (or the search is closed)."""
         return not self.history.pending and (self.closed or self.scheduler.next(self.history) is None)
 
-    def alive(self) -> dict[int, dict[str, Any]] | None:
-        """Configurations (candidate -> params) that may still run: pending, or promotable later
-        (None: the scheduler cannot tell, any may)."""
+    def alive(self) -> list[Trial] | None:
+        """The latest trial of each configuration that may still run: pending, or promotable
+        later (None: the scheduler cannot tell, any may). Its live boosters are what a later
+        trial of the configuration continues."""
         promotable = self.scheduler.alive(self.history)
         if promotable is None:
             return None
         keep = promotable | {t.candidate for t in self.history.pending}
-        return {c: self._params[c] for c in keep}
+        latest = {t.candidate: t for t in self.history.trials if t.candidate in keep}
+        return [latest[c] for c in sorted(latest)]
 
     @property
     def n_trials_planned(self) -> int:

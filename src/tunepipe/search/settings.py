@@ -31,6 +31,7 @@ class SearchSettings:
     time_budget: float | None
     space: Space
     population: int = 10
+    pbt_interval: int = 100
     # The keys set (in params.yaml or by -S) to a value other than their default: a note names those
     # the strategy does not read. A key at its default loses nothing by being ignored.
     changed: frozenset[str] = frozenset()

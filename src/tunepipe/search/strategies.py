@@ -17,10 +17,11 @@ cmaes      cmaes       fifo        yes     Hansen & Ostermeier 2001; Hamano et a
 ga         ga          fifo        yes     Deb et al., IEEE TEC 2002 (Optuna's NSGAIISampler)
 bohb       tpe (1/3    hyperband   no      Falkner, Klein & Hutter, ICML 2018
            random)
+pbt        random      pbt         no      Jaderberg et al. 2017 (population-based training)
 =========  ==========  ==========  ======  ===================================================
 
 Racing applies where every configuration runs at one budget; the bracketed schedulers compare
-configurations at smaller budgets instead.
+configurations at smaller budgets instead, and pbt compares its members after every step.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from tunepipe.search.samplers import (
     is_bred,
     is_cma_draw,
 )
-from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, Scheduler, SuccessiveHalving
+from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, PopulationBasedTraining, Scheduler, SuccessiveHalving
 
 # Keys every strategy reads; a strategy's own keys are in its entry.
 COMMON_KEYS = frozenset({
@@ -81,16 +82,17 @@ class Strategy:
         racing: Whether ``search.racing`` applies (every configuration at one budget).
         learns: Whether the sampler or scheduler decides from results as they arrive (then
             ``search.window`` bounds how stale its view may be).
-        build: The sampler and scheduler for settings, resources and a seed.
+        build: The sampler and scheduler for settings, resources, a seed and the hyperparameters
+            fixed when LightGBM bins a Dataset (which pbt never perturbs).
     """
 
     name: str
     sampler: Literal["random", "grid", "tpe", "cmaes", "ga"]
-    scheduler: Literal["fifo", "halving", "hyperband", "asha"]
+    scheduler: Literal["fifo", "halving", "hyperband", "asha", "pbt"]
     keys: frozenset[str]
     racing: bool
     learns: bool
-    build: Callable[[SearchSettings, Resources, int], Built]
+    build: Callable[[SearchSettings, Resources, int, frozenset[str]], Built]
 
     def reads(self, settings: SearchSettings) -> frozenset[str]:
         """The ``search`` keys this strategy reads under ``settings``."""
@@ -157,12 +159,12 @@ def _hyperband(settings: SearchSettings, resources: Resources, seed: int) -> tup
     return hyperband, random, notes
 
 
-def _build_random(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+def _build_random(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     random, n, notes = _random(settings, seed, settings.n_candidates)
     return Built(random, FIFO(n, resources.max_resources), None, notes)
 
 
-def _build_grid(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+def _build_grid(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     grid = GridSampler(settings.space)
     n = grid.size or 0
     notes = () if n <= LARGE_GRID else (
@@ -171,7 +173,7 @@ def _build_grid(settings: SearchSettings, resources: Resources, seed: int) -> Bu
     return Built(grid, FIFO(n, resources.max_resources), None, notes)
 
 
-def _build_halving(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+def _build_halving(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     random, n, notes = _random(settings, seed, settings.n_candidates)
     scheduler = SuccessiveHalving(
         n, factor=settings.factor, min_resources=resources.min_resources, max_resources=resources.max_resources,
@@ -180,12 +182,12 @@ def _build_halving(settings: SearchSettings, resources: Resources, seed: int) ->
     return Built(random, scheduler, None, notes)
 
 
-def _build_hyperband(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+def _build_hyperband(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     hyperband, random, notes = _hyperband(settings, resources, seed)
     return Built(random, hyperband, None, notes)
 
 
-def _build_asha(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+def _build_asha(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     random, n, notes = _random(settings, seed, settings.n_candidates)
     scheduler = ASHA(
         n, min_resources=resources.min_resources, max_resources=resources.max_resources, factor=settings.factor
@@ -193,13 +195,13 @@ def _build_asha(settings: SearchSettings, resources: Resources, seed: int) -> Bu
     return Built(random, scheduler, settings.window, notes)
 
 
-def _build_tpe(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+def _build_tpe(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     random, n, notes = _random(settings, seed, settings.n_candidates)
     assert isinstance(settings.space, dict)
     return Built(TPESampler(settings.space, seed, random), FIFO(n, resources.max_resources), settings.window, notes)
 
 
-def _build_bohb(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+def _build_bohb(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     hyperband, random, notes = _hyperband(settings, resources, seed)
     assert isinstance(settings.space, dict)
     # The model needs d + 1 observations at one budget (Falkner et al.'s N_min).
@@ -209,21 +211,42 @@ def _build_bohb(settings: SearchSettings, resources: Resources, seed: int) -> Bu
     return Built(tpe, hyperband, settings.window, notes)
 
 
-def _build_cmaes(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+def _build_cmaes(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     assert isinstance(settings.space, dict)
     sampler = EvolutionSampler(settings.space, "cmaes", cmaes_sampler(seed), is_cma_draw)
     return Built(sampler, FIFO(settings.n_candidates, resources.max_resources), settings.window)
 
 
-def _build_ga(settings: SearchSettings, resources: Resources, seed: int) -> Built:
+def _build_ga(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     assert isinstance(settings.space, dict)
     sampler = EvolutionSampler(settings.space, "ga", ga_sampler(seed, settings.population), is_bred)
     return Built(sampler, FIFO(settings.n_candidates, resources.max_resources), settings.window)
 
 
+def _build_pbt(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
+    assert isinstance(settings.space, dict)
+    if settings.pbt_interval >= resources.max_resources:
+        raise ConfigError(
+            f"search.pbt_interval is {settings.pbt_interval}, but must be < search.max_resources "
+            f"({resources.max_resources}): members are compared and replaced between steps of that many rounds, "
+            f"so one step would be no population-based training; lower it (e.g. {max(1, resources.max_resources // 10)})"
+        )
+    if set(settings.space) <= frozen:
+        raise ConfigError(
+            f"search.space names only {sorted(settings.space)}, which LightGBM fixes when it bins the data, but "
+            "strategy pbt perturbs hyperparameters between boosting rounds; add one it can change (learning_rate, "
+            "num_leaves, subsample, colsample_bytree, reg_lambda, ...)"
+        )
+    random, n, notes = _random(settings, seed, settings.population)
+    scheduler = PopulationBasedTraining(
+        n, settings.pbt_interval, resources.max_resources, settings.space, frozen, seed
+    )
+    return Built(random, scheduler, None, notes)
+
+
 def _entry(
     name: str, sampler: Any, scheduler: Any, keys: set[str], *, racing: bool, learns: bool,
-    build: Callable[[SearchSettings, Resources, int], Built],
+    build: Callable[[SearchSettings, Resources, int, frozenset[str]], Built],
 ) -> tuple[str, Strategy]:
     return name, Strategy(name, sampler, scheduler, frozenset(keys), racing, learns, build)
 
@@ -256,4 +279,7 @@ STRATEGIES: dict[str, Strategy] = dict([
            build=_build_ga),
     _entry("bohb", "tpe", "hyperband", {"n_candidates", "factor", "min_resources", "window"}, racing=False,
            learns=True, build=_build_bohb),
+
+    # Every step waits for the whole population: no decision depends on arrival order (no window).
+    _entry("pbt", "random", "pbt", {"population", "pbt_interval"}, racing=False, learns=True, build=_build_pbt),
 ])

@@ -14,6 +14,7 @@ from tunepipe.search.schedulers._halving import (
     smallest_min_resources,
 )
 from tunepipe.search.schedulers._hyperband import Hyperband, hyperband_brackets
+from tunepipe.search.schedulers._pbt import PopulationBasedTraining
 
 __all__ = [
     "ASHA",
@@ -22,6 +23,7 @@ __all__ = [
     "HalvingBracket",
     "HalvingSchedule",
     "Hyperband",
+    "PopulationBasedTraining",
     "Scheduler",
     "Slot",
     "SuccessiveHalving",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
-from tunepipe.results import Race
+from tunepipe.results import Race, Segment
 from tunepipe.search._types import History
 
 
@@ -20,6 +21,10 @@ class Slot:
         budget: Resource level.
         candidate: The configuration to promote; None asks the sampler for a new one.
         race: The race the trial runs against the incumbent (fold-wise racing), or None.
+        params: New parameters for ``candidate`` from this trial on (population-based training's
+            explore), or None: its own.
+        schedule: The segments trained before the parameters (population-based training), or None.
+        parent: The member whose trees the trial takes over (population-based training's exploit).
     """
 
     bracket: int
@@ -27,6 +32,9 @@ class Slot:
     budget: int
     candidate: int | None = None
     race: Race | None = None
+    params: dict[str, Any] | None = None
+    schedule: tuple[Segment, ...] | None = None
+    parent: int | None = None
 
 
 @dataclass(frozen=True)
