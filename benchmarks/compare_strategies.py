@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/compare_strategies.py [--sets mpls_stops tv16 ...] [--rows N]
-        [--strategies random grid halving hyperband asha tpe cmaes ga bohb] [--variant NAME=key=v,key=v ...]
+        [--strategies random grid halving hyperband asha tpe cmaes ga bohb pbt] [--variant NAME=key=v,key=v ...]
         [-S key=value ...]
 
 Each strategy runs ``tunepipe run`` with the repo's params.yaml, only ``search.strategy`` changed
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import DATASETS, machine, make_project, run_tunepipe  # noqa: E402
 
-STRATEGIES = ["random", "grid", "halving", "hyperband", "asha", "tpe", "cmaes", "ga", "bohb"]
+STRATEGIES = ["random", "grid", "halving", "hyperband", "asha", "tpe", "cmaes", "ga", "bohb", "pbt"]
 
 
 def main(argv: list[str] | None = None) -> int:

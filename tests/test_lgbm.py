@@ -285,3 +285,13 @@ def test_estimated_bytes_are_what_the_os_measures_within_a_factor_of_two(leaves:
     out = subprocess.run([sys.executable, "-c", _MEASURE, str(leaves)], capture_output=True, text=True, check=True)
     sizes = json.loads(out.stdout)
     assert 0.5 <= sizes["measured"] / sizes["estimated"] <= 2.0, sizes
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_bagging_a_small_share_of_rows_equals_the_wrapper(folds: dict[str, Fold], task: str) -> None:
+    """subsample 0.3: reading the wrapper's parameters once failed on a 2-row fit (an empty bag)."""
+    fold = folds[task]
+    params = {**PARAMS, "subsample": 0.3, "subsample_freq": 1}
+    live = lgbm.LiveBooster(fold.binned(params), fold.estimator(params), "r2" if task == "regression" else "neg_log_loss")
+    live.advance(15)
+    np.testing.assert_array_equal(engine_predictions(live, fold), fold.wrapper_predictions(params, 15))

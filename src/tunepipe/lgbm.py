@@ -194,6 +194,11 @@ def _capture_params(estimator: LGBMModel, classes: tuple[Any, ...] | None, n_fea
     # such as monotone_constraints must match it): zeros will do. Regression labels lie in (0, 1),
     # which every regression objective accepts (gamma needs > 0, cross_entropy <= 1).
     y = np.asarray(classes) if classes is not None else np.array([0.25, 0.75])
+    # Enough rows that bagging keeps one: LightGBM refuses to build a booster whose bagged
+    # subset is empty (bagging_fraction 0.3 of 2 rows).
+    fractions = [float(v) for main in ("bagging_fraction", "pos_bagging_fraction", "neg_bagging_fraction")
+                 if (v := _lookup(estimator.get_params(), main)[1]) is not None and 0 < float(v) < 1]
+    y = np.tile(y, math.ceil(1 / min(fractions)) + 1 if fractions else 1)
     X = np.zeros((len(y), n_features))
     try:
         estimator.fit(X, y, callbacks=[_capture])
@@ -245,12 +250,25 @@ def train_params(estimator: LGBMModel, classes: Sequence[Any] | None, n_features
 Switch = tuple[int, dict[str, Any]]
 
 
-def binning_params(names: Sequence[str], fixed: Mapping[str, Any]) -> frozenset[str]:
-    """Which of the hyperparameters ``names`` are fixed when a Dataset is built, given the model's
-    ``fixed`` params (``min_child_samples`` only with ``feature_pre_filter`` on): a schedule may
-    change any of the others between rounds, never these."""
+# Bagging parameters, by LightGBM's main names: a schedule never changes them. Booster.reset_parameter
+# that moves the bagged share across LightGBM's "use a subset" threshold (half the rows, e.g.
+# bagging_fraction 0.5 -> 0.6 or 0.8 -> 0.4 with bagging_freq 1) breaks the booster in LightGBM
+# 4.7: "Check failed: (best_split_info.right_count) > (0)" on one thread, a segmentation fault on
+# several (tests/scoring/test_schedule.py keeps a check that it still does).
+BAGGING = ("bagging_fraction", "bagging_freq", "pos_bagging_fraction", "neg_bagging_fraction")
+
+
+def _sets_bagging(params: Mapping[str, Any]) -> list[str]:
+    """LightGBM's main names of the bagging parameters ``params`` set (under any alias)."""
+    return [main for main in BAGGING if _find(params, main) is not None]
+
+
+def unswitchable(names: Sequence[str], fixed: Mapping[str, Any]) -> frozenset[str]:
+    """Which of the hyperparameters ``names`` a schedule may not change between rounds, given the
+    model's ``fixed`` params: those fixed when a Dataset is built (``min_child_samples`` only with
+    ``feature_pre_filter`` on) and the bagging ones (:data:`BAGGING`)."""
     base = dataset_params(fixed)
-    return frozenset(n for n in names if dataset_params({**fixed, n: _PROBE}) != base)
+    return frozenset(n for n in names if dataset_params({**fixed, n: _PROBE}) != base or _sets_bagging({n: 1}))
 
 
 class _Probe:
@@ -272,8 +290,8 @@ def schedule_switches(
     parameters ``lightgbm.train`` resolves for each estimator (:func:`train_params`) are in force
     from its first round on. Each switch names only the parameters that differ from the previous
     segment's, as ``lightgbm.reset_parameter`` resets only values that change. Raises ValueError
-    when a segment changes a parameter fixed at Dataset construction, or sets a parameter another
-    segment leaves out (LightGBM cannot unset one).
+    when a segment changes a parameter fixed at Dataset construction or a bagging parameter
+    (:data:`BAGGING`), or sets a parameter another segment leaves out (LightGBM cannot unset one).
     """
     current = train_params(segments[0][1], classes, n_features)
     switches: list[Switch] = []
@@ -285,11 +303,18 @@ def schedule_switches(
                 "every segment must set the same parameters"
             )
         if dataset_params(new) != dataset_params(current):
+            before = dict(dataset_params(current))
+            changes = {k: v for k, v in dataset_params(new) if before.get(k) != v}
             raise ValueError(
-                f"a schedule's segment from round {start} changes {dict(dataset_params(new))}, which is fixed when the "
+                f"a schedule's segment from round {start} changes {changes}, which is fixed when the "
                 "Dataset is built; only parameters of training may change between rounds"
             )
         changed = {k: new[k] for k in sorted(new) if new[k] != current[k]}
+        if _sets_bagging(changed):
+            raise ValueError(
+                f"a schedule's segment from round {start} changes {_sets_bagging(changed)}, but LightGBM 4.7 breaks "
+                "a booster whose bagging changes between rounds; keep bagging parameters the same in every segment"
+            )
         if changed:
             switches.append((start, changed))
         current = new
