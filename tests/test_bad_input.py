@@ -161,6 +161,24 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]] | None, list[str], str]]
     ("unknown metric", "run", NONE, ["evaluate.metrics=[roc]"], r"evaluate.metrics lists 'roc', but every entry must be a scikit-learn scorer name"),
     ("dask address without dask", "run", NONE, ["execution.dask_address=tcp://10.0.0.5:8786"],
      r"execution.dask_address is 'tcp://10.0.0.5:8786', but execution.runner is 'threads'; set execution.runner: dask"),
+    # --- params: strategy pbt
+    ("pbt interval 0", "run", NONE, ["search.strategy=pbt", "search.pbt_interval=0"], r"search.pbt_interval is 0, but must be >= 1"),
+    ("pbt interval a word", "run", NONE, ["search.strategy=pbt", "search.pbt_interval=often"],
+     r"search.pbt_interval is 'often', but input should be a valid integer"),
+    ("pbt interval not below max resources", "run", NONE, ["search.strategy=pbt", "search.pbt_interval=45"],
+     r"search.pbt_interval is 45, but must be < search.max_resources \(45\): members are compared and replaced between steps "
+     r"of that many rounds, so one step would be no population-based training; lower it \(e.g. 4\)"),
+    ("pbt on a forest", "run", NONE, ["search.strategy=pbt", "model.kind=random_forest", "search.space=null"],
+     r"model.kind is random_forest, but strategy pbt changes a LightGBM booster's parameters between boosting rounds; "
+     r"use model.kind: lightgbm, or another strategy"),
+    ("pbt on rows", "run", NONE, ["search.strategy=pbt", "search.resource=n_samples", "search.max_resources=null"],
+     r"search.resource is n_samples, but strategy pbt trains its population in steps of boosting rounds; "
+     r"set search.resource: n_estimators"),
+    ("pbt space it cannot change", "run", NONE,
+     ["search.strategy=pbt", "search.pbt_interval=9", "search.space={subsample: {low: 0.6, high: 1.0}, min_child_samples: {choices: [5, 10]}}",
+      "model.params={subsample_freq: 1}"],
+     r"search.space names only \['min_child_samples', 'subsample'\], which a LightGBM booster cannot change between rounds "
+     r"\(fixed when the data is binned, or bagging\), but strategy pbt perturbs hyperparameters between boosting rounds"),
     # --- params: -S syntax
     ("dask scheduler unreachable", "run", NONE, ["execution.runner=dask", "execution.dask_address=tcp://127.0.0.1:9"],
      r"execution.dask_address is 'tcp://127.0.0.1:9', but no Dask scheduler answers there \(Connection refused within 5 s\); "

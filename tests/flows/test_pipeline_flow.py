@@ -232,3 +232,40 @@ def _artifact(artifact_id: str) -> dict[str, Any]:
     response = httpx.get(f"{PREFECT_API_URL.value()}/artifacts/{artifact_id}", timeout=30)
     response.raise_for_status()
     return response.json()
+
+
+def test_pbt_writes_members_per_step_and_refits_the_winners_schedule(tmp_path: Path) -> None:
+    """Strategy pbt end to end: a row per member per step with its parent, the winner's schedule
+    in winner.json, and a refit whose trees follow it (each tree's shrinkage is the learning
+    rate in force when it grew)."""
+    root, cfg = _project(tmp_path, "binary", [
+        "search.strategy=pbt", "search.population=4", "search.pbt_interval=9", "search.max_resources=27",
+        "search.include_defaults=false",
+    ])
+    run(cfg, root=str(root))
+    trials, cv, _ = _read(root)
+    assert len(trials) == 12 and trials["rung"].tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    assert trials["n_resources"].tolist() == [9] * 4 + [18] * 4 + [27] * 4
+    assert trials["candidate"].tolist() == [0, 1, 2, 3] * 3
+    copied = trials[trials["parent"].notna()]
+    # One member of four is replaced per step (the worst quarter), by a copy of the best's.
+    assert copied["rung"].tolist() == [1, 2]
+    for _, row in copied.iterrows():
+        before = trials[(trials["rung"] == row["rung"] - 1)]
+        assert row["candidate"] == before.sort_values(["mean_test_score", "trial"], ascending=[False, True]).iloc[-1]["candidate"]
+        assert row["parent"] == before.sort_values(["mean_test_score", "trial"], ascending=[False, True]).iloc[0]["candidate"]
+        assert row["proposed_by"] == "pbt"
+    winner = json.loads((root / "models/winner.json").read_text())
+    assert winner["trial"] == cv["best_trial"] and winner["n_resources"] == 27
+    schedule = winner["schedule"]
+    assert sum(s["rounds"] for s in schedule) == 27 and schedule[-1]["params"] == winner["params"]
+    model = joblib.load(root / "models/model.joblib")
+    trees = model[-1].booster_.dump_model()["tree_info"]
+    expected = [s["params"]["learning_rate"] for s in schedule for _ in range(s["rounds"])]
+    assert len(trees) == 27
+    # LightGBM writes shrinkage with 6 significant digits; a tree without a split keeps 1, and so
+    # does the first, which carries the average label (Tree::AddBias).
+    grown = [(t["shrinkage"], lr) for t, lr in zip(trees[1:], expected[1:]) if t["num_leaves"] > 1]
+    assert len(grown) > 20 and all(math.isclose(s, lr, rel_tol=1e-5) for s, lr in grown)
+    assert len({lr for _, lr in grown}) == len({s["params"]["learning_rate"] for s in schedule})
+    assert len(model.predict(make_frame(50, "binary", seed=9).drop(columns=["y"]))) == 50
