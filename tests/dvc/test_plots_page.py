@@ -110,3 +110,24 @@ def test_a_plot_with_too_few_trials_says_so_on_the_page(repo: Repo, browser: web
         assert drawn["Best score so far"][1] > 0, drawn  # the other plots still draw
     finally:
         repo.reset()
+
+
+def test_score_against_budget_draws_a_line_per_configuration(repo: Repo, browser: webdriver.Chrome) -> None:
+    """A pbt run's members are lines across steps (one path each, through every step); the
+    defaults' single trial is a path of one point."""
+    rows = [(-1, 30, 0.80, None)]
+    rows += [(m, b, 0.70 + 0.01 * m + b / 1000, None) for m in (0, 1) for b in (10, 20, 30)]
+    rows += [(2, 10, 0.60, None), (2, 20, 0.73, 0), (2, 30, 0.74, None)]  # copies member 0 at step 1: a jump
+    trials = pd.DataFrame(rows, columns=["candidate", "n_resources", "mean_test_score", "parent"])
+    trials.insert(0, "trial", range(len(trials)))
+    trials.to_csv(repo.path / "reports/trials.csv", index=False)
+    try:
+        _show(repo, browser)
+        paths = browser.execute_script(
+            "const div = document.getElementById('Score_against_budget');"
+            "return Array.from(div.querySelectorAll('g.mark-line path'), p => p.getAttribute('d'));"
+        )
+        assert len(paths) == 4, paths
+        assert sorted(p.count("L") for p in paths) == [0, 2, 2, 2], paths
+    finally:
+        repo.reset()
