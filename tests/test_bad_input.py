@@ -175,10 +175,9 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]] | None, list[str], str]]
      r"search.resource is n_samples, but strategy pbt trains its population in steps of boosting rounds; "
      r"set search.resource: n_estimators"),
     ("pbt space it cannot change", "run", NONE,
-     ["search.strategy=pbt", "search.pbt_interval=9", "search.space={subsample: {low: 0.6, high: 1.0}, min_child_samples: {choices: [5, 10]}}",
-      "model.params={subsample_freq: 1}"],
-     r"search.space names only \['min_child_samples', 'subsample'\], which a LightGBM booster cannot change between rounds "
-     r"\(fixed when the data is binned, or bagging\), but strategy pbt perturbs hyperparameters between boosting rounds"),
+     ["search.strategy=pbt", "search.pbt_interval=9", "search.space={max_bin: {choices: [63, 255]}, min_child_samples: {choices: [5, 10]}}"],
+     r"search.space names only \['max_bin', 'min_child_samples'\], which LightGBM fixes when it bins the data, but "
+     r"strategy pbt perturbs hyperparameters between boosting rounds; add one it can change"),
     # --- params: -S syntax
     ("dask scheduler unreachable", "run", NONE, ["execution.runner=dask", "execution.dask_address=tcp://127.0.0.1:9"],
      r"execution.dask_address is 'tcp://127.0.0.1:9', but no Dask scheduler answers there \(Connection refused within 5 s\); "

@@ -594,11 +594,11 @@ def check_pbt(cfg: Config) -> None:
 
 
 def frozen_params(cfg: Config) -> frozenset[str]:
-    """The searched hyperparameters a LightGBM booster cannot change between rounds (fixed when
-    a Dataset is binned, and bagging: :func:`tunepipe.lgbm.unswitchable`); pbt never perturbs them."""
+    """The searched hyperparameters LightGBM fixes when it bins a Dataset
+    (:func:`tunepipe.lgbm.fixed_at_binning`): pbt never perturbs them."""
     if cfg.model.kind not in REGISTRY or not REGISTRY[cfg.model.kind].native_boosting:
         return frozenset()
-    return lgbm.unswitchable(cfg.search.param_names, cfg.model.params)
+    return lgbm.fixed_at_binning(cfg.search.param_names, cfg.model.params)
 
 
 def _is_union_tag(part: Any) -> bool:

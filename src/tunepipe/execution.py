@@ -187,7 +187,22 @@ class LiveBoosters:
         self.budget_bytes = budget_bytes
         self._boosters: OrderedDict[tuple[str, int], tuple[lgbm.LiveBooster, int]] = OrderedDict()
         self._bytes = 0
+        # Snapshots of a schedule's members, the latest two per (member, fold): members copying
+        # one start from its snapshot at the end of the previous step, which it replaces with the
+        # next only once every copy of the step has started (steps are synchronous).
+        self._snapshots: dict[tuple[str, int], list[lgbm.Snapshot]] = {}
         self._lock = threading.Lock()
+
+    def put_snapshot(self, key: tuple[str, int], snapshot: lgbm.Snapshot) -> None:
+        """Keep ``snapshot`` under ``key`` with the one before it (older ones are dropped)."""
+        with self._lock:
+            kept = [s for s in self._snapshots.get(key, []) if s.rounds < snapshot.rounds]
+            self._snapshots[key] = [*kept[-1:], snapshot]
+
+    def snapshot(self, key: tuple[str, int], rounds: int) -> lgbm.Snapshot | None:
+        """The snapshot stored under ``key`` at ``rounds`` rounds (None if there is none)."""
+        with self._lock:
+            return next((s for s in self._snapshots.get(key, []) if s.rounds == rounds), None)
 
     def take(self, key: tuple[str, int]) -> lgbm.LiveBooster | None:
         """Remove and return the booster stored under ``key`` (None if there is none)."""
@@ -216,6 +231,8 @@ class LiveBoosters:
         with self._lock:
             for key in [k for k in self._boosters if lineage(k[0])]:
                 self._bytes -= self._boosters.pop(key)[1]
+            for key in [k for k in self._snapshots if lineage(k[0])]:
+                del self._snapshots[key]
 
     def __len__(self) -> int:
         return len(self._boosters)

@@ -43,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -243,32 +244,15 @@ def train_params(estimator: LGBMModel, classes: Sequence[Any] | None, n_features
     return result
 
 
-# --- parameters that change between rounds (a schedule) ----------------------------------------
-
-# (rounds done when it applies, the parameters that change then, under the names lightgbm.train
-# resolved them to): what Booster.reset_parameter gets before the next round.
-Switch = tuple[int, dict[str, Any]]
+# --- a schedule's segments: which parameters may change between them ---------------------------
 
 
-# Bagging parameters, by LightGBM's main names: a schedule never changes them. Booster.reset_parameter
-# that moves the bagged share across LightGBM's "use a subset" threshold (half the rows, e.g.
-# bagging_fraction 0.5 -> 0.6 or 0.8 -> 0.4 with bagging_freq 1) breaks the booster in LightGBM
-# 4.7: "Check failed: (best_split_info.right_count) > (0)" on one thread, a segmentation fault on
-# several (tests/scoring/test_schedule.py keeps a check that it still does).
-BAGGING = ("bagging_fraction", "bagging_freq", "pos_bagging_fraction", "neg_bagging_fraction")
-
-
-def _sets_bagging(params: Mapping[str, Any]) -> list[str]:
-    """LightGBM's main names of the bagging parameters ``params`` set (under any alias)."""
-    return [main for main in BAGGING if _find(params, main) is not None]
-
-
-def unswitchable(names: Sequence[str], fixed: Mapping[str, Any]) -> frozenset[str]:
-    """Which of the hyperparameters ``names`` a schedule may not change between rounds, given the
-    model's ``fixed`` params: those fixed when a Dataset is built (``min_child_samples`` only with
-    ``feature_pre_filter`` on) and the bagging ones (:data:`BAGGING`)."""
+def fixed_at_binning(names: Sequence[str], fixed: Mapping[str, Any]) -> frozenset[str]:
+    """Which of the hyperparameters ``names`` are fixed when a Dataset is built, given the model's
+    ``fixed`` params (``min_child_samples`` only with ``feature_pre_filter`` on): a schedule never
+    changes them between segments, as every segment trains on the fold's one set of bins."""
     base = dataset_params(fixed)
-    return frozenset(n for n in names if dataset_params({**fixed, n: _PROBE}) != base or _sets_bagging({n: 1}))
+    return frozenset(n for n in names if dataset_params({**fixed, n: _PROBE}) != base)
 
 
 class _Probe:
@@ -281,67 +265,21 @@ class _Probe:
 _PROBE = _Probe()
 
 
-def schedule_switches(
-    segments: Sequence[tuple[int, LGBMModel]], classes: Sequence[Any] | None, n_features: int
-) -> list[Switch]:
-    """Where a schedule's parameters change and to what, as ``Booster.reset_parameter`` takes them.
+@dataclass(frozen=True)
+class Snapshot:
+    """A booster's trees and validation curve after some rounds: what a new segment starts from.
 
-    ``segments`` are (first round, estimator) in order, the first starting at round 0: the
-    parameters ``lightgbm.train`` resolves for each estimator (:func:`train_params`) are in force
-    from its first round on. Each switch names only the parameters that differ from the previous
-    segment's, as ``lightgbm.reset_parameter`` resets only values that change. Raises ValueError
-    when a segment changes a parameter fixed at Dataset construction or a bagging parameter
-    (:data:`BAGGING`), or sets a parameter another segment leaves out (LightGBM cannot unset one).
+    Attributes:
+        model: The trees, as ``Booster.model_to_string`` writes them (every earlier segment's too).
+        curve: The validation score after each round so far.
     """
-    current = train_params(segments[0][1], classes, n_features)
-    switches: list[Switch] = []
-    for start, estimator in segments[1:]:
-        new = train_params(estimator, classes, n_features)
-        if set(new) != set(current):
-            raise ValueError(
-                f"a schedule's segment from round {start} sets {sorted(set(new) ^ set(current))} and another does not; "
-                "every segment must set the same parameters"
-            )
-        if dataset_params(new) != dataset_params(current):
-            before = dict(dataset_params(current))
-            changes = {k: v for k, v in dataset_params(new) if before.get(k) != v}
-            raise ValueError(
-                f"a schedule's segment from round {start} changes {changes}, which is fixed when the "
-                "Dataset is built; only parameters of training may change between rounds"
-            )
-        changed = {k: new[k] for k in sorted(new) if new[k] != current[k]}
-        if _sets_bagging(changed):
-            raise ValueError(
-                f"a schedule's segment from round {start} changes {_sets_bagging(changed)}, but LightGBM 4.7 breaks "
-                "a booster whose bagging changes between rounds; keep bagging parameters the same in every segment"
-            )
-        if changed:
-            switches.append((start, changed))
-        current = new
-    return switches
 
+    model: str
+    curve: tuple[float, ...]
 
-def schedule_callback(first: Mapping[str, Any], switches: Sequence[Switch]) -> Any:
-    """``lightgbm.reset_parameter`` applying ``switches`` during ``lightgbm.train`` / ``fit``.
-
-    ``first`` are the resolved parameters of the first segment (:func:`train_params`): each
-    changing parameter is given as a function of the iteration, so LightGBM's own callback
-    resets exactly the values that change, before the rounds where they change, as
-    :meth:`LiveBooster.advance` does.
-    """
-    keys = sorted({k for _, changed in switches for k in changed})
-
-    def value_of(key: str) -> Any:
-        def at(iteration: int) -> Any:
-            value = first[key]
-            for start, changed in switches:
-                if start <= iteration and key in changed:
-                    value = changed[key]
-            return value
-
-        return at
-
-    return lgb.reset_parameter(**{key: value_of(key) for key in keys})
+    @property
+    def rounds(self) -> int:
+        return len(self.curve)
 
 
 # --- per-round validation metric ---------------------------------------------------------------
@@ -517,6 +455,8 @@ class BinnedFold:
             "verbosity": -1,
             "num_threads": threads,
         }
+        # Kept for datasets_for: labels and weights as LightGBM takes them, and the Dataset params.
+        self._label, self._valid_label, self._weight, self._params = label, valid_label, weight, params
         # free_raw_data: the bins are all LightGBM needs, and a param change that would need a
         # re-bin then fails loudly instead of silently rebuilding a Dataset other boosters share.
         self.train = lgb.Dataset(X_train, label=label, weight=weight, params=params, free_raw_data=True).construct()
@@ -528,6 +468,14 @@ class BinnedFold:
     @property
     def n_classes(self) -> int | None:
         return None if self.classes is None else len(self.classes)
+
+    def datasets_for(self, X_train: pd.DataFrame, X_valid: pd.DataFrame) -> tuple[lgb.Dataset, lgb.Dataset]:
+        """New (unconstructed) training and validation Datasets of the fold's preprocessed rows
+        with this fold's bins, labels and weights: for a booster whose starting scores differ
+        from the shared Datasets' (``lightgbm.train`` with ``init_model`` sets them)."""
+        train = lgb.Dataset(X_train, label=self._label, weight=self._weight, reference=self.train, params=self._params)
+        valid = lgb.Dataset(X_valid, label=self._valid_label, reference=self.train, params=self._params)
+        return train, valid
 
     @property
     def total_bins(self) -> int:
@@ -578,13 +526,17 @@ class LiveBooster:
         every_round: Score every round (True) or the rounds :func:`on_grid` names and the last of
             each advance (False); None: as :func:`round_metric` says for the scorer. A native AUC costs about a
             quarter of a round on a fold with few columns (benchmarks/lgbm_engine.py).
-        switches: Parameters that change between rounds (:func:`schedule_switches`): then it
-            equals ``estimator.fit`` with :func:`schedule_callback` among its callbacks.
+        start: Start from these trees (another booster's :meth:`snapshot`, a new segment of a
+            schedule) instead of none: then it equals ``estimator.fit(X_train, y_train,
+            init_model=<the snapshot's trees>)``, LightGBM's continued training, and its curve
+            goes on from the snapshot's.
+        rows: With ``start``, the fold's preprocessed (training, validation) features: LightGBM
+            computes the starting scores by predicting them with the snapshot's trees.
     """
 
     def __init__(
         self, fold: BinnedFold, estimator: LGBMModel, scoring: str, every_round: bool | None = None,
-        switches: Sequence[Switch] = (),
+        start: Snapshot | None = None, rows: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     ) -> None:
         key = dataset_params(estimator.get_params())
         if key != fold.key:
@@ -605,7 +557,6 @@ class LiveBooster:
             metric = dataclasses.replace(metric, every_round=every_round)
         self.fold, self.metric = fold, metric
         self._params = params
-        self._switches = {start: dict(changed) for start, changed in switches}
         self._scorer = get_scorer(scoring)
         self._view: _Predictions = (
             _RegressorPredictions() if fold.classes is None else _ClassifierPredictions(fold.classes)
@@ -613,11 +564,38 @@ class LiveBooster:
         self._X_stub = np.empty((len(fold.y_valid), 0))  # scorers pass X on to predict, which ignores it
         self._curve: list[float] = []
         self._lock = threading.Lock()
+        if start is not None:
+            if rows is None:
+                raise ValueError("a LiveBooster that starts from a snapshot needs the fold's rows (rows=...)")
+            self.booster = self._continued(start, rows)
+            self._curve = [*start.curve, self._score()]
+            return
         with fold.lock:
             _set_log_level(params)
             # As lightgbm.train builds its booster: training set, then the validation set.
             self.booster = lgb.Booster(params={**params, "metric": metric.native or "None"}, train_set=fold.train)
             self.booster.add_valid(fold.valid, "valid")
+
+    def _continued(self, start: Snapshot, rows: tuple[pd.DataFrame, pd.DataFrame]) -> lgb.Booster:
+        """A booster with ``start``'s trees and one more round, as ``lightgbm.train`` with
+        ``init_model`` grows it: on Datasets of the fold's rows that share the fold's bins, whose
+        starting scores LightGBM predicts with those trees (as a wrapper fit with ``init_model``
+        does), so the next rounds are those of that fit."""
+        train, valid = self.fold.datasets_for(*rows)
+        _set_log_level(self._params)
+        with warnings.catch_warnings():
+            # The new Datasets take the fold's bins (reference): that is the point, not a problem.
+            warnings.filterwarnings("ignore", message="Overriding the parameters from Reference Dataset")
+            return lgb.train(
+                {**self._params, "metric": self.metric.native or "None"}, train, num_boost_round=1,
+                init_model=lgb.Booster(model_str=start.model), valid_sets=[valid], valid_names=["valid"],
+                keep_training_booster=True,
+            )
+
+    def snapshot(self) -> Snapshot:
+        """This booster's trees and curve as they are now (a schedule's next segment starts from them)."""
+        with self._lock:
+            return Snapshot(self.booster.model_to_string(), tuple(self._curve))
 
     @property
     def rounds(self) -> int:
@@ -635,9 +613,6 @@ class LiveBooster:
             if to_rounds > len(self._curve):
                 _set_log_level(self._params)
             while len(self._curve) < to_rounds:
-                if len(self._curve) in self._switches:
-                    # As lightgbm.reset_parameter does before the round (schedule_callback).
-                    self.booster.reset_parameter(self._switches[len(self._curve)])
                 # As lightgbm.train: one update per round, also after a round without a split
                 # (bagging may find one next round), so the random draws stay in step.
                 self.booster.update()

@@ -1,15 +1,13 @@
-"""A schedule (population-based training): parameters switched between boosting rounds, in the
-search's boosters and in the refit, which must grow the same trees on the same rows."""
+"""A schedule (population-based training): segments of parameters, each continuing the trees of
+the ones before, in the search's boosters and in the refit, which must grow the same trees on the
+same rows; and a member that copies another starts from its snapshot, with no retraining."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import numpy as np
 import pytest
-from lightgbm import LGBMClassifier
 
 from tests.conftest import make_frame, setup_for
 from tunepipe import execution, lgbm
@@ -17,9 +15,10 @@ from tunepipe.data import folds_from_plan, prepare
 from tunepipe.results import Segment, Trial
 from tunepipe.scoring import lineage_key, refit_schedule, score_trial
 
-A = {"learning_rate": 0.2, "num_leaves": 15, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.9}
-B = {"learning_rate": 0.05, "num_leaves": 7, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.9}
-C = {"learning_rate": 0.1, "num_leaves": 7, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.5}
+# Bagging changes across half the rows too (0.5 -> 0.9), which LightGBM 4.7's reset_parameter cannot do.
+A = {"learning_rate": 0.2, "num_leaves": 15, "subsample": 0.5, "subsample_freq": 1, "colsample_bytree": 0.9}
+B = {"learning_rate": 0.05, "num_leaves": 7, "subsample": 0.9, "subsample_freq": 1, "colsample_bytree": 0.9}
+C = {"learning_rate": 0.1, "num_leaves": 7, "subsample": 0.7, "subsample_freq": 1, "colsample_bytree": 0.5}
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def _scheduled(budget: int, schedule: tuple[Segment, ...], params: dict[str, Any
 
 def test_the_refit_replays_a_schedule_into_the_search_boosters_trees_on_a_fold(prepared: Any) -> None:
     """On one fold's training rows, the refit of a 3-segment schedule grows exactly the trees the
-    search's booster grew there (LightGBM's reset_parameter callback in a wrapper fit)."""
+    search's booster grew there (wrapper fits continuing each other's trees with init_model)."""
     folds = folds_from_plan(prepared.fold)
     setup = setup_for(prepared, continue_boosting=True, score_best_iteration=True, early_stopping=5, data_fingerprint="f")
     trial = _scheduled(40, (Segment(15, A), Segment(10, B)), C)
@@ -54,7 +53,7 @@ def test_the_refit_replays_a_schedule_into_the_search_boosters_trees_on_a_fold(p
     model = refit_schedule(setup, trial.segments, prepared.X_train.iloc[train_idx], prepared.y_train.iloc[train_idx])
     assert model[-1].n_estimators == 40 and model[-1].booster_.num_trees() == 40
     assert _trees(model[-1].booster_) == _trees(booster.booster)
-    # The switches mattered: C alone from round 0 grows other trees.
+    # The segments mattered: C alone from round 0 grows other trees.
     plain = setup.pipeline(C, 40).fit(prepared.X_train.iloc[train_idx], prepared.y_train.iloc[train_idx])
     assert _trees(plain[-1].booster_)[20:] != _trees(booster.booster)[20:]
     execution.release_live_models()
@@ -92,46 +91,37 @@ def test_a_scheduled_trials_scores_are_those_of_the_refit_on_each_fold(prepared:
     np.testing.assert_allclose(ours.fold_scores, theirs, rtol=1e-12)
 
 
-def test_switches_name_only_what_changes_and_refuse_binning_parameters() -> None:
-    first, second = (LGBMClassifier(n_jobs=1, verbose=-1, **p) for p in (A, B))
-    switches = lgbm.schedule_switches([(0, first), (15, second)], np.array([0, 1]), 4)
-    assert switches == [(15, {"learning_rate": 0.05, "num_leaves": 7})]
-    coarse, fine = (LGBMClassifier(n_jobs=1, verbose=-1, max_bin=b, **A) for b in (255, 63))
-    with pytest.raises(ValueError, match="changes {'max_bin': 63}, which is fixed when the Dataset is built"):
-        lgbm.schedule_switches([(0, coarse), (15, fine)], np.array([0, 1]), 4)
-    with pytest.raises(ValueError, match=r"sets \['max_bin'\] and another does not"):
-        lgbm.schedule_switches([(0, first), (15, fine)], np.array([0, 1]), 4)
+def test_a_member_that_copies_another_starts_from_its_snapshot_without_retraining(
+    prepared: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exploit: member 1 takes over member 0's trees at round 10. With member 0's snapshot in the
+    process, no booster of member 1 is grown from round 0; without it (another process, a resumed
+    run), member 0's segment is replayed. Both give the same scores."""
+    folds = folds_from_plan(prepared.fold)
+    setup = setup_for(prepared, continue_boosting=True, data_fingerprint="f")
+    env = execution.ProcessEnv()
+    execution.release_live_models()
+    score_trial(_scheduled(10, (), A), prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
+    fresh: list[int] = []
+    init = lgbm.LiveBooster.__init__
+
+    def spy(self: Any, *args: Any, start: Any = None, **kw: Any) -> None:
+        fresh.append(start is None)
+        init(self, *args, start=start, **kw)
+
+    monkeypatch.setattr(lgbm.LiveBooster, "__init__", spy)
+    child = _scheduled(20, (Segment(10, A),), B, number=1)
+    copied = score_trial(child, prepared.X_train, prepared.y_train, folds, setup, len(prepared.train), env)
+    assert fresh == [False] * len(folds)
+    fresh.clear()
+    replayed = score_trial(child, prepared.X_train, prepared.y_train, folds, setup_for(prepared), len(prepared.train))
+    assert fresh.count(True) == len(folds)  # member 0's first 10 rounds, grown again on each fold
+    assert copied.fold_scores == replayed.fold_scores
+    execution.release_live_models()
 
 
-def test_a_schedule_never_changes_binning_or_bagging_parameters() -> None:
-    names = ["learning_rate", "num_leaves", "min_child_samples", "max_bin", "reg_lambda", "subsample", "subsample_freq",
-             "bagging_fraction", "colsample_bytree"]
-    unswitchable = {"min_child_samples", "max_bin", "subsample", "subsample_freq", "bagging_fraction"}
-    assert lgbm.unswitchable(names, {}) == unswitchable
+def test_only_binning_parameters_are_fixed_for_a_schedule() -> None:
+    names = ["learning_rate", "num_leaves", "min_child_samples", "max_bin", "reg_lambda", "subsample", "colsample_bytree"]
+    assert lgbm.fixed_at_binning(names, {}) == {"min_child_samples", "max_bin"}
     # Without feature pre-filtering the minimum leaf size is a training parameter (LightGBM's docs).
-    assert lgbm.unswitchable(names, {"feature_pre_filter": False}) == unswitchable - {"min_child_samples"}
-    first, second = (LGBMClassifier(n_jobs=1, verbose=-1, **{**A, "subsample": s}) for s in (0.8, 0.4))
-    with pytest.raises(ValueError, match=r"changes \['bagging_fraction'\], but LightGBM 4.7 breaks"):
-        lgbm.schedule_switches([(0, first), (15, second)], np.array([0, 1]), 4)
-
-
-LIGHTGBM_BAGGING_RESET = """
-import lightgbm as lgb, numpy as np
-rng = np.random.default_rng(0)
-X = rng.normal(size=(2000, 5)); y = (X[:, 0] + rng.normal(size=2000) > 0).astype(int)
-data = lgb.Dataset(X, y, params={"verbosity": -1}).construct()
-booster = lgb.Booster({"objective": "binary", "bagging_fraction": 0.5, "bagging_freq": 1, "verbosity": -1,
-                       "num_threads": 1}, data)
-for _ in range(5): booster.update()
-booster.reset_parameter({"bagging_fraction": 0.6})
-for _ in range(5): booster.update()
-print("trained")
-"""
-
-
-def test_lightgbm_still_breaks_a_booster_whose_bagging_changes_across_half_the_rows() -> None:
-    """Why schedules keep bagging fixed (lgbm.BAGGING). When this fails, LightGBM has fixed it:
-    let pbt perturb subsample again."""
-    run = subprocess.run([sys.executable, "-c", LIGHTGBM_BAGGING_RESET], capture_output=True, text=True, timeout=120)
-    assert run.returncode != 0 and "trained" not in run.stdout
-    assert "best_split_info.right_count" in run.stderr or run.returncode < 0
+    assert lgbm.fixed_at_binning(names, {"feature_pre_filter": False}) == {"max_bin"}

@@ -38,14 +38,10 @@ class BoostedFolds:
     ) -> None:
         spec = setup.spec
         self.trial, self.X, self.y, self.folds, self.setup, self.env = trial, X, y, folds, setup, env
-        # A schedule (population-based training) starts with its first segment's parameters and
-        # switches at each later segment's first round; it trains exactly its budget and is
-        # scored there: its members are compared at the same round count at every step.
+        # A schedule (population-based training) trains exactly its budget and is scored there:
+        # members are compared at the same round count at every step.
         scheduled = trial.schedule is not None
-        segments = trial.segments if scheduled else []
-        self.estimator = setup.estimator(segments[0].params if scheduled else trial.params, trial.budget)
-        self.later = [setup.estimator(s.params, trial.budget) for s in segments]
-        self.starts = [sum(s.rounds for s in segments[:k]) for k in range(len(segments))]
+        self.estimator = setup.estimator(trial.params, trial.budget)
         by_rounds = spec.resource == "n_estimators"
         self.rounds = trial.budget if by_rounds else int(self.estimator.get_params()["n_estimators"])
         if by_rounds and spec.early_stopping is not None and trial.ceiling is not None and not scheduled:
@@ -73,10 +69,13 @@ class BoostedFolds:
             self.boosters, self.resumed = live, min(counts)
 
     def keep(self) -> None:
-        """Hand every fold's booster to the live store, for a larger budget of this configuration."""
+        """Hand every fold's booster to the live store, for a larger budget of this configuration
+        (and, for a schedule, a snapshot of it, which a member copying this one starts from)."""
         assert self.env.live is not None
         for i, booster in enumerate(self.boosters):
             assert booster is not None
+            if self.trial.schedule is not None:
+                self.env.live.put_snapshot((self.lineage, i), booster.snapshot())
             self.env.live.put((self.lineage, i), booster)
 
     def advance(self, ids: list[int], to_rounds: int) -> None:
@@ -86,17 +85,46 @@ class BoostedFolds:
             t0 = time.perf_counter()
             booster = self.boosters[i]
             if booster is None:
-                fold = self.env.binned_fold(self.setup, i, self.X, self.y, *self.folds[i], self.key)
-                switches = lgbm.schedule_switches(
-                    list(zip(self.starts, self.later)), fold.classes, fold.n_features
-                ) if self.later else ()
-                booster = self.boosters[i] = lgbm.LiveBooster(
-                    fold, self.estimator, self.setup.spec.scoring, switches=switches
-                )
+                booster = self.boosters[i] = self.new_booster(i)
             booster.advance(to_rounds)
             self.seconds[i] += time.perf_counter() - t0
 
         self.env.map_folds(lambda j: one(ids[j]), len(ids), self.setup.run.threads)
+
+    def new_booster(self, i: int) -> lgbm.LiveBooster:
+        """Fold ``i``'s booster at round 0, or, for a schedule, at the start of its last segment."""
+        fold = self.env.binned_fold(self.setup, i, self.X, self.y, *self.folds[i], self.key)
+        scoring = self.setup.spec.scoring
+        if not self.trial.schedule:
+            return lgbm.LiveBooster(fold, self.estimator, scoring)
+        rows = self.env.fold_data(self.setup, i, self.X, self.y, *self.folds[i])
+        start = self.start_of_last_segment(i, fold, (rows.X_train, rows.X_test))
+        return lgbm.LiveBooster(fold, self.estimator, scoring, start=start, rows=(rows.X_train, rows.X_test))
+
+    def start_of_last_segment(
+        self, i: int, fold: lgbm.BinnedFold, rows: tuple[pd.DataFrame, pd.DataFrame]
+    ) -> lgbm.Snapshot:
+        """The trees the last segment of the schedule starts from on fold ``i``: the snapshot the
+        member it copied left at that round (exploit: a copy, no retraining), or, when this
+        process has none (another process ran it, a resumed run), the earlier segments replayed
+        from round 0, each new segment continuing the trees before it as the refit does."""
+        schedule = self.trial.schedule
+        assert schedule
+        rounds = sum(s.rounds for s in schedule)
+        if self.env.live is not None and self.lineage:
+            parent = lineage_key(schedule[-1].params, self.setup, schedule[:-1])
+            found = self.env.live.snapshot((parent, i), rounds)
+            if found is not None:
+                return found
+        scoring = self.setup.spec.scoring
+        booster = lgbm.LiveBooster(fold, self.setup.estimator(schedule[0].params), scoring)
+        booster.advance(schedule[0].rounds)
+        for segment in schedule[1:]:
+            booster = lgbm.LiveBooster(
+                fold, self.setup.estimator(segment.params), scoring, start=booster.snapshot(), rows=rows
+            )
+            booster.advance(booster.rounds - 1 + segment.rounds)
+        return booster.snapshot()
 
     def train(self, ids: list[int], done: int) -> int:
         """Advance folds ``ids`` in step from ``done`` rounds until early stopping or the budget.

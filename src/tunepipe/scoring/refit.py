@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from tunepipe import lgbm
 from tunepipe.results import Observation, Segment
 from tunepipe.scoring.spec import TrialSetup
 from tunepipe.threads import thread_limit
@@ -35,21 +33,19 @@ def refit(setup: TrialSetup, params: dict[str, Any], X: pd.DataFrame, y: pd.Seri
 def refit_schedule(setup: TrialSetup, segments: list[Segment], X: pd.DataFrame, y: pd.Series) -> Pipeline:
     """Fit a schedule (population-based training's winner) on all training rows.
 
-    One ``fit`` of the first segment's parameters for every round of the schedule, with
-    LightGBM's ``reset_parameter`` callback switching to each later segment's parameters before
-    its first round: on the rows of a fold it grows the trees the search's boosters grew there.
+    One fit per segment, each of its own parameters and rounds, continuing the trees of the
+    ones before (LightGBM's ``init_model``); the pipeline's model is the last fit, which holds
+    every segment's trees. On the rows of a fold it grows the trees the search grew there.
     """
-    total = sum(s.rounds for s in segments)
-    model = setup.pipeline(segments[0].params, total)
+    model = setup.pipeline(segments[0].params, segments[0].rounds)
     with thread_limit(setup.run.threads):
-        # The preprocessing first: the switches are LightGBM's resolved parameters, which depend
-        # on the labels' classes and the number of features the model sees.
         Xt = model[:-1].fit_transform(X, y)
-        estimator = model[-1]
-        classes = None if setup.spec.task == "regression" else np.unique(np.asarray(y))
-        starts = [sum(s.rounds for s in segments[:k]) for k in range(len(segments))]
-        later = [setup.estimator(s.params, total) for s in segments]
-        switches = lgbm.schedule_switches(list(zip(starts, later)), classes, Xt.shape[1])
-        first = lgbm.train_params(estimator, classes, Xt.shape[1])
-        estimator.fit(Xt, y, callbacks=[lgbm.schedule_callback(first, switches)])
+        booster = None
+        for segment in segments:
+            estimator = setup.estimator(segment.params, segment.rounds)
+            estimator.fit(Xt, y, init_model=booster)
+            booster = estimator.booster_
+    # Its booster holds every segment's rounds: say so where a reader of the model looks.
+    estimator.set_params(n_estimators=sum(s.rounds for s in segments))
+    model.steps[-1] = (model.steps[-1][0], estimator)
     return model

@@ -51,7 +51,7 @@ def make_search(
 
     ``defaults``: the model's default values of the searched parameters; with
     ``include_defaults`` they are trial 0, at the largest budget. ``frozen``: searched
-    hyperparameters a LightGBM booster cannot change between rounds, which pbt never perturbs. Notes for the run's log
+    hyperparameters fixed when LightGBM bins a Dataset, which pbt never perturbs. Notes for the run's log
     (keys the strategy ignores, a small or large grid) are in ``Search.notes``.
     """
     strategy = STRATEGIES[settings.strategy]

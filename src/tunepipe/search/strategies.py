@@ -83,7 +83,7 @@ class Strategy:
         learns: Whether the sampler or scheduler decides from results as they arrive (then
             ``search.window`` bounds how stale its view may be).
         build: The sampler and scheduler for settings, resources, a seed and the hyperparameters
-            a LightGBM booster cannot change between rounds (which pbt never perturbs).
+            fixed when LightGBM bins a Dataset (which pbt never perturbs).
     """
 
     name: str
@@ -233,9 +233,9 @@ def _build_pbt(settings: SearchSettings, resources: Resources, seed: int, frozen
         )
     if set(settings.space) <= frozen:
         raise ConfigError(
-            f"search.space names only {sorted(settings.space)}, which a LightGBM booster cannot change between "
-            "rounds (fixed when the data is binned, or bagging), but strategy pbt perturbs hyperparameters between "
-            "boosting rounds; add one it can change (learning_rate, num_leaves, colsample_bytree, reg_lambda, ...)"
+            f"search.space names only {sorted(settings.space)}, which LightGBM fixes when it bins the data, but "
+            "strategy pbt perturbs hyperparameters between boosting rounds; add one it can change (learning_rate, "
+            "num_leaves, subsample, colsample_bytree, reg_lambda, ...)"
         )
     random, n, notes = _random(settings, seed, settings.population)
     scheduler = PopulationBasedTraining(

@@ -76,8 +76,7 @@ class PopulationBasedTraining(Scheduler):
         interval: Boosting rounds per step.
         max_resources: Rounds of the last step.
         space: The searched hyperparameters, for explore.
-        frozen: Hyperparameters a booster cannot change between rounds (fixed when LightGBM
-            bins a Dataset, and bagging): never perturbed.
+        frozen: Hyperparameters fixed when LightGBM bins a Dataset: never perturbed.
         seed: The search's seed; each (step, member) draws from its own stream.
         quantile: The share of members replaced each step (and copied from).
 
