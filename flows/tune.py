@@ -21,7 +21,7 @@ from prefect.states import Failed, State
 
 from flows import runners
 from tunepipe import importance, io, report
-from tunepipe.config import Config, frozen_params
+from tunepipe.config import Config
 from tunepipe.errors import SearchError
 from tunepipe.execution import ProcessEnv, forget_split, load_folds, load_split, release_live_models, shutdown_fold_pools
 from tunepipe.failures import TrialBugError, TrialResourceError
@@ -29,7 +29,7 @@ from tunepipe.models import default_values
 from tunepipe.results import Observation, Trial
 from tunepipe.search import Search, make_search, plan_table
 from tunepipe.threads import plan_threads
-from tunepipe.scoring import TrialSetup, lineage_key, make_setup, score_trial
+from tunepipe.scoring import TrialSetup, frozen_params, lineage_key, make_setup, score_trial
 from tunepipe.trialcache import trial_key
 from tunepipe.tuning import Progress, at_round, run_search, winner_record
 

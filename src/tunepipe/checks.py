@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from tunepipe import data, lgbm
-from tunepipe.config import Config, Distribution, Task, frozen_params
+from tunepipe.config import Config, Distribution, Task
 from tunepipe.errors import ConfigError
 from tunepipe.models import REGISTRY, build_pipeline, estimator_name, resource_param, split_features
+from tunepipe.scoring import frozen_params
 
 # Rows of the real data the estimator is fitted on to check parameter values: a few of each class,
 # so every fit takes milliseconds and sees every class.

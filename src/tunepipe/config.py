@@ -24,7 +24,6 @@ from pydantic import (
 )
 from sklearn.metrics import get_scorer_names
 
-from tunepipe import lgbm
 from tunepipe.errors import KEY, ConfigError, did_you_mean
 from tunepipe.models import REGISTRY, Task, check_model_config, default_space
 from tunepipe.search.settings import SearchSettings
@@ -591,14 +590,6 @@ def check_pbt(cfg: Config) -> None:
             f"search.resource is {cfg.search.resource}, but strategy pbt trains its population in steps of "
             "boosting rounds; set search.resource: n_estimators, or use another strategy"
         )
-
-
-def frozen_params(cfg: Config) -> frozenset[str]:
-    """The searched hyperparameters LightGBM fixes when it bins a Dataset
-    (:func:`tunepipe.lgbm.fixed_at_binning`): pbt never perturbs them."""
-    if cfg.model.kind not in REGISTRY or not REGISTRY[cfg.model.kind].native_boosting:
-        return frozenset()
-    return lgbm.fixed_at_binning(cfg.search.param_names, cfg.model.params)
 
 
 def _is_union_tag(part: Any) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from tunepipe.scoring.env import SequentialEnv, TrialEnv
 from tunepipe.scoring.refit import refit, refit_budget, refit_schedule
-from tunepipe.scoring.spec import RunOptions, TrialSetup, TrialSpec, lineage_key, make_setup
+from tunepipe.scoring.spec import RunOptions, TrialSetup, TrialSpec, frozen_params, lineage_key, make_setup
 from tunepipe.scoring.trial import score_trial
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "TrialEnv",
     "TrialSetup",
     "TrialSpec",
+    "frozen_params",
     "lineage_key",
     "make_setup",
     "refit",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sklearn.pipeline import Pipeline
 
+from tunepipe import lgbm
 from tunepipe.models import REGISTRY, Task, build_pipeline, resource_param
 from tunepipe.results import Segment
 
@@ -139,3 +140,11 @@ def lineage_key(params: dict[str, Any], setup: TrialSetup, schedule: tuple[Segme
     if schedule is not None:
         fields["schedule"] = [[s.rounds, s.params] for s in schedule]
     return json.dumps(fields, sort_keys=True, default=repr)
+
+
+def frozen_params(cfg: Config) -> frozenset[str]:
+    """The searched hyperparameters LightGBM fixes when it bins a fold
+    (:func:`tunepipe.lgbm.fixed_at_binning`): pbt never perturbs them."""
+    if cfg.model.kind not in REGISTRY or not REGISTRY[cfg.model.kind].native_boosting:
+        return frozenset()
+    return lgbm.fixed_at_binning(cfg.search.param_names, cfg.model.params)
