@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 import yaml
 from prefect.settings import PREFECT_API_URL
 
@@ -72,16 +73,25 @@ def _outputs(root: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return trials, json.loads((root / "metrics/cv.json").read_text())
 
 
-def test_a_killed_search_resumes_without_re_evaluating_finished_trials(tmp_path: Path) -> None:
+# pbt: 6 members x 6 steps of 15 rounds and the defaults: 37 trials. Killed in its third step, the
+# resumed run has no member's trees in memory: each replays its schedule (copies included).
+PBT = ["search.strategy=pbt", "search.population=6", "search.pbt_interval=15", "search.max_resources=90",
+       "execution.workers=1"]
+
+
+@pytest.mark.parametrize(("search", "n_trials", "kill_after"), [(SEARCH, 41, 5), (PBT, 37, 14)], ids=["halving", "pbt"])
+def test_a_killed_search_resumes_without_re_evaluating_finished_trials(
+    tmp_path: Path, search: list[str], n_trials: int, kill_after: int
+) -> None:
     root = _project(tmp_path / "killed")
     cache = root / ".tunepipe/cache"
     _tunepipe(root, "split")
     proc = subprocess.Popen(
-        _cmd("tune", *[a for s in SEARCH for a in ("-S", s)]), cwd=root, env=_env(),
+        _cmd("tune", *[a for s in search for a in ("-S", s)]), cwd=root, env=_env(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.monotonic() + 300
-    while _stored(cache) < 5 and proc.poll() is None and time.monotonic() < deadline:
+    while _stored(cache) < kill_after and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -89,16 +99,16 @@ def test_a_killed_search_resumes_without_re_evaluating_finished_trials(tmp_path:
     assert not (root / "metrics/cv.json").exists()
     finished = _stored(cache)
 
-    resumed = _tunepipe(root, "tune", *[a for s in SEARCH for a in ("-S", s)])
+    resumed = _tunepipe(root, "tune", *[a for s in search for a in ("-S", s)])
     n_run, n_cached = _counts(resumed)
     trials, cv = _outputs(root)
-    assert n_cached == finished and n_run == cv["n_trials"] - finished == 41 - finished  # 40 trials of the strategy and the defaults'
+    assert n_cached == finished and n_run == cv["n_trials"] - finished == n_trials - finished  # the defaults' included
 
     # The same search, uninterrupted and without the cache, gives the same trials and winner.
     fresh = _project(tmp_path / "fresh")
     _tunepipe(fresh, "split")
-    uninterrupted = _tunepipe(fresh, "tune", *[a for s in SEARCH for a in ("-S", s)], "-S", "execution.cache=false")
-    assert _counts(uninterrupted) == (41, 0) and not (fresh / ".tunepipe/cache").exists()  # .tunepipe/ holds the project lock
+    uninterrupted = _tunepipe(fresh, "tune", *[a for s in search for a in ("-S", s)], "-S", "execution.cache=false")
+    assert _counts(uninterrupted) == (n_trials, 0) and not (fresh / ".tunepipe/cache").exists()  # .tunepipe/ holds the project lock
     fresh_trials, fresh_cv = _outputs(fresh)
     pd.testing.assert_frame_equal(trials, fresh_trials)
     assert cv == fresh_cv

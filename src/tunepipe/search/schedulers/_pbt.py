@@ -108,6 +108,8 @@ class PopulationBasedTraining(Scheduler):
             if len(previous) < len(history.trials_at(0, step - 1)):
                 return None  # the previous step is still running
             issued = {t.candidate for t in history.trials_at(0, step)}
+            if len(issued) == self.population:
+                continue  # this step is handed out: the next one may wait for it
             for move in self.moves(step, previous):
                 if move.member not in issued:
                     return Slot(
