@@ -33,6 +33,22 @@ def test_a_search_frees_its_own_boosters_and_not_anothers(monkeypatch):
     assert live.nbytes == 0 and len(live) == 0
 
 
+def test_a_taken_booster_can_be_peeked_until_it_is_dropped_or_evicted():
+    """A pbt member copying another snapshots that member's booster even while its own next step
+    has taken it; a dropped or evicted booster is gone for peek too (memory is freed)."""
+    live = execution.LiveBoosters(budget_bytes=1500)
+    a, b, c = (_lineage("f", {"a": k}) for k in (1, 2, 3))
+    first = _Booster()
+    live.put((a, 0), first)
+    assert live.take((a, 0)) is first and live.take((a, 0)) is None
+    assert live.peek((a, 0)) is first  # taken, still known
+    live.put((b, 0), _Booster())
+    live.put((c, 0), _Booster())  # 2000 bytes stored > 1500: the oldest, b, is evicted (a is taken)
+    assert live.peek((b, 0)) is None and live.peek((c, 0)) is not None
+    live.drop(lambda lineage: lineage in {a, c})
+    assert live.peek((a, 0)) is None and live.peek((c, 0)) is None
+
+
 def test_forgetting_a_split_frees_its_bytes_folds_and_boosters_only(monkeypatch):
     live, folds, binned = execution.LiveBoosters(budget_bytes=10**6), execution._Cache(8), execution._Cache(8)
     splits = execution.SplitStore()

@@ -187,22 +187,15 @@ class LiveBoosters:
         self.budget_bytes = budget_bytes
         self._boosters: OrderedDict[tuple[str, int], tuple[lgbm.LiveBooster, int]] = OrderedDict()
         self._bytes = 0
-        # Snapshots of a schedule's members, the latest two per (member, fold): members copying
-        # one start from its snapshot at the end of the previous step, which it replaces with the
-        # next only once every copy of the step has started (steps are synchronous).
-        self._snapshots: dict[tuple[str, int], list[lgbm.Snapshot]] = {}
+        # Every booster stored, also while a trial has taken it (no copy: the same objects), for
+        # a schedule's member that copies another's trees (peek). Dropped with the store's own.
+        self._known: dict[tuple[str, int], lgbm.LiveBooster] = {}
         self._lock = threading.Lock()
 
-    def put_snapshot(self, key: tuple[str, int], snapshot: lgbm.Snapshot) -> None:
-        """Keep ``snapshot`` under ``key`` with the one before it (older ones are dropped)."""
+    def peek(self, key: tuple[str, int]) -> lgbm.LiveBooster | None:
+        """The booster stored under ``key``, taken or not (None if there is none or it was dropped)."""
         with self._lock:
-            kept = [s for s in self._snapshots.get(key, []) if s.rounds < snapshot.rounds]
-            self._snapshots[key] = [*kept[-1:], snapshot]
-
-    def snapshot(self, key: tuple[str, int], rounds: int) -> lgbm.Snapshot | None:
-        """The snapshot stored under ``key`` at ``rounds`` rounds (None if there is none)."""
-        with self._lock:
-            return next((s for s in self._snapshots.get(key, []) if s.rounds == rounds), None)
+            return self._known.get(key)
 
     def take(self, key: tuple[str, int]) -> lgbm.LiveBooster | None:
         """Remove and return the booster stored under ``key`` (None if there is none)."""
@@ -222,8 +215,10 @@ class LiveBoosters:
             old = self._boosters.pop(key, None)
             self._bytes += nbytes - (old[1] if old else 0)
             self._boosters[key] = (booster, nbytes)
+            self._known[key] = booster
             while self._bytes > self.budget_bytes:
-                _, (_, dropped) = self._boosters.popitem(last=False)
+                evicted, (_, dropped) = self._boosters.popitem(last=False)
+                self._known.pop(evicted, None)
                 self._bytes -= dropped
 
     def drop(self, lineage: Callable[[str], bool]) -> None:
@@ -231,8 +226,8 @@ class LiveBoosters:
         with self._lock:
             for key in [k for k in self._boosters if lineage(k[0])]:
                 self._bytes -= self._boosters.pop(key)[1]
-            for key in [k for k in self._snapshots if lineage(k[0])]:
-                del self._snapshots[key]
+            for key in [k for k in self._known if lineage(k[0])]:
+                del self._known[key]
 
     def __len__(self) -> int:
         return len(self._boosters)

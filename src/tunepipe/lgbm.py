@@ -272,10 +272,13 @@ class Snapshot:
     Attributes:
         model: The trees, as ``Booster.model_to_string`` writes them (every earlier segment's too).
         curve: The validation score after each round so far.
+        iterations: LightGBM's iteration count after each round so far (a round whose tree found
+            no split leaves it where it was).
     """
 
     model: str
     curve: tuple[float, ...]
+    iterations: tuple[int, ...]
 
     @property
     def rounds(self) -> int:
@@ -564,11 +567,13 @@ class LiveBooster:
         self._X_stub = np.empty((len(fold.y_valid), 0))  # scorers pass X on to predict, which ignores it
         self._curve: list[float] = []
         self._lock = threading.Lock()
+        self._iterations: list[int] = []
         if start is not None:
             if rows is None:
                 raise ValueError("a LiveBooster that starts from a snapshot needs the fold's rows (rows=...)")
             self.booster = self._continued(start, rows)
             self._curve = [*start.curve, self._score()]
+            self._iterations = [*start.iterations, self.booster.current_iteration()]
             return
         with fold.lock:
             _set_log_level(params)
@@ -592,10 +597,17 @@ class LiveBooster:
                 keep_training_booster=True,
             )
 
-    def snapshot(self) -> Snapshot:
-        """This booster's trees and curve as they are now (a schedule's next segment starts from them)."""
+    def snapshot(self, rounds: int | None = None) -> Snapshot:
+        """This booster's trees and curve after ``rounds`` rounds (None: all so far), where a
+        schedule's next segment starts. Trees are only ever appended, so a booster that has gone
+        on past ``rounds`` still gives the snapshot it would have given then (waiting while
+        another thread advances it)."""
         with self._lock:
-            return Snapshot(self.booster.model_to_string(), tuple(self._curve))
+            r = len(self._curve) if rounds is None else rounds
+            if not 0 < r <= len(self._curve):
+                raise ValueError(f"a snapshot at round {r} of a booster with {len(self._curve)} rounds")
+            model = self.booster.model_to_string(num_iteration=self._iterations[r - 1])
+            return Snapshot(model, tuple(self._curve[:r]), tuple(self._iterations[:r]))
 
     @property
     def rounds(self) -> int:
@@ -616,6 +628,7 @@ class LiveBooster:
                 # As lightgbm.train: one update per round, also after a round without a split
                 # (bagging may find one next round), so the random draws stay in step.
                 self.booster.update()
+                self._iterations.append(self.booster.current_iteration())
                 r = len(self._curve) + 1
                 scored = self.metric.every_round or r == to_rounds or on_grid(r)
                 self._curve.append(self._score() if scored else math.nan)

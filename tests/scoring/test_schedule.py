@@ -14,6 +14,7 @@ from tunepipe import execution, lgbm
 from tunepipe.data import folds_from_plan, prepare
 from tunepipe.results import Segment, Trial
 from tunepipe.scoring import lineage_key, refit_schedule, score_trial
+from tunepipe.scoring.folds import bin_fold, prepare_fold
 
 # Bagging changes across half the rows too (0.5 -> 0.9), which LightGBM 4.7's reset_parameter cannot do.
 A = {"learning_rate": 0.2, "num_leaves": 15, "subsample": 0.5, "subsample_freq": 1, "colsample_bytree": 0.9}
@@ -125,3 +126,18 @@ def test_only_binning_parameters_are_fixed_for_a_schedule() -> None:
     assert lgbm.fixed_at_binning(names, {}) == {"min_child_samples", "max_bin"}
     # Without feature pre-filtering the minimum leaf size is a training parameter (LightGBM's docs).
     assert lgbm.fixed_at_binning(names, {"feature_pre_filter": False}) == {"max_bin"}
+
+
+def test_a_snapshot_taken_after_the_booster_went_on_is_the_one_it_would_have_given_then(prepared: Any) -> None:
+    folds = folds_from_plan(prepared.fold)
+    setup = setup_for(prepared)
+    data = prepare_fold(setup, prepared.X_train, prepared.y_train, *folds[0])
+    fold = bin_fold(setup, data, lgbm.dataset_params(setup.estimator(A).get_params()))
+    live = lgbm.LiveBooster(fold, setup.estimator(A), "roc_auc")
+    live.advance(12)
+    then = live.snapshot()
+    live.advance(30)
+    later = live.snapshot(12)
+    assert later == then and later.rounds == 12
+    with pytest.raises(ValueError, match="a snapshot at round 31 of a booster with 30 rounds"):
+        live.snapshot(31)

@@ -70,12 +70,10 @@ class BoostedFolds:
 
     def keep(self) -> None:
         """Hand every fold's booster to the live store, for a larger budget of this configuration
-        (and, for a schedule, a snapshot of it, which a member copying this one starts from)."""
+        (or, for a schedule, for a member that copies this one's trees)."""
         assert self.env.live is not None
         for i, booster in enumerate(self.boosters):
             assert booster is not None
-            if self.trial.schedule is not None:
-                self.env.live.put_snapshot((self.lineage, i), booster.snapshot())
             self.env.live.put((self.lineage, i), booster)
 
     def advance(self, ids: list[int], to_rounds: int) -> None:
@@ -104,18 +102,18 @@ class BoostedFolds:
     def start_of_last_segment(
         self, i: int, fold: lgbm.BinnedFold, rows: tuple[pd.DataFrame, pd.DataFrame]
     ) -> lgbm.Snapshot:
-        """The trees the last segment of the schedule starts from on fold ``i``: the snapshot the
-        member it copied left at that round (exploit: a copy, no retraining), or, when this
-        process has none (another process ran it, a resumed run), the earlier segments replayed
-        from round 0, each new segment continuing the trees before it as the refit does."""
+        """The trees the last segment of the schedule starts from on fold ``i``: a snapshot of
+        the copied member's booster at that round (exploit: a copy, no retraining; the member may
+        have gone on since, its first trees stay), or, when this process does not hold that
+        booster (another process ran it, a resumed run), the earlier segments replayed from round
+        0, each new segment continuing the trees before it as the refit does."""
         schedule = self.trial.schedule
         assert schedule
         rounds = sum(s.rounds for s in schedule)
         if self.env.live is not None and self.lineage:
-            parent = lineage_key(schedule[-1].params, self.setup, schedule[:-1])
-            found = self.env.live.snapshot((parent, i), rounds)
-            if found is not None:
-                return found
+            parent = self.env.live.peek((lineage_key(schedule[-1].params, self.setup, schedule[:-1]), i))
+            if parent is not None and parent.rounds >= rounds:
+                return parent.snapshot(rounds)
         scoring = self.setup.spec.scoring
         booster = lgbm.LiveBooster(fold, self.setup.estimator(schedule[0].params), scoring)
         booster.advance(schedule[0].rounds)

@@ -26,11 +26,9 @@ class LiveStore(Protocol):
     def put(self, key: tuple[str, int], booster: lgbm.LiveBooster) -> None:
         """Keep ``booster`` for a later trial of the same configuration."""
 
-    def put_snapshot(self, key: tuple[str, int], snapshot: lgbm.Snapshot) -> None:
-        """Keep ``snapshot`` of the booster under ``key`` (a schedule's member that others may copy)."""
-
-    def snapshot(self, key: tuple[str, int], rounds: int) -> lgbm.Snapshot | None:
-        """The snapshot stored under ``key`` at ``rounds`` rounds, left in place (None if there is none)."""
+    def peek(self, key: tuple[str, int]) -> lgbm.LiveBooster | None:
+        """The booster stored under ``key``, also while a trial has taken it to go on (left in
+        place; None if there is none): a schedule's member that copies it snapshots its trees."""
 
 
 class TrialEnv(Protocol):
