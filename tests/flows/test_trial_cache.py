@@ -73,13 +73,14 @@ def _outputs(root: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return trials, json.loads((root / "metrics/cv.json").read_text())
 
 
-# pbt: 6 members x 6 steps of 15 rounds and the defaults: 37 trials. Killed in its third step, the
-# resumed run has no member's trees in memory: each replays its schedule (copies included).
-PBT = ["search.strategy=pbt", "search.population=6", "search.pbt_interval=15", "search.max_resources=90",
+# pbt: 4 members x 4 steps of 15 rounds and the defaults: 17 trials. Killed in its third step (9
+# stored: the defaults' and two steps), the resumed run has no member's trees in memory: each
+# replays its schedule (copies included).
+PBT = ["search.strategy=pbt", "search.population=4", "search.pbt_interval=15", "search.max_resources=60",
        "execution.workers=1"]
 
 
-@pytest.mark.parametrize(("search", "n_trials", "kill_after"), [(SEARCH, 41, 5), (PBT, 37, 14)], ids=["halving", "pbt"])
+@pytest.mark.parametrize(("search", "n_trials", "kill_after"), [(SEARCH, 41, 5), (PBT, 17, 9)], ids=["halving", "pbt"])
 def test_a_killed_search_resumes_without_re_evaluating_finished_trials(
     tmp_path: Path, search: list[str], n_trials: int, kill_after: int
 ) -> None:
