@@ -53,7 +53,7 @@ def evaluate(cfg: Config, root: str = ".") -> dict[str, Any]:
     plots = {io.EVAL_DIR / n: io.csv_writer(f) for n, f in plot_files(split_task, frame).items()}
     paths = io.replace_outputs(root, {io.TEST_JSON: io.json_writer(test), **plots}, folders=[io.EVAL_DIR])
     summary = create_markdown_artifact(
-        markdown=report.summary_markdown(cv, test, cfg.model.kind, winner["params"]), key="tunepipe-summary", description="Tuning summary"
+        markdown=report.summary_markdown(cv, test, winner.get("kind", cfg.model.name), winner["params"]), key="tunepipe-summary", description="Tuning summary"
     )
     get_run_logger().info(
         "holdout %s %.5f (the model's defaults: %.5f; the defaults' trial: %.5f). Outputs: %s",

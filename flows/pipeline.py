@@ -78,8 +78,8 @@ def pipeline(cfg: Config, root: str = ".") -> dict[str, Any] | State:
 def run_labels(cfg: Config, stage: str | None) -> tuple[str, list[str]]:
     """A flow run's name and tags, so a user can tell runs apart in the UI: what ran, how, on what."""
     data = Path(cfg.data.path).name
-    what = f"{cfg.search.strategy} {cfg.model.kind} on {data}"
-    tags = [f"strategy:{cfg.search.strategy}", f"model:{cfg.model.kind}", f"data:{data}"]
+    what = f"{cfg.search.strategy} {cfg.model.name} on {data}"
+    tags = [f"strategy:{cfg.search.strategy}", *(f"model:{k}" for k in cfg.model.kinds), f"data:{data}"]
     return (what if stage is None else f"{stage}: {what}"), tags
 
 

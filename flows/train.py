@@ -14,6 +14,7 @@ from tunepipe import io, provenance, scoring
 from tunepipe.config import Config
 from tunepipe.data import Prepared
 from tunepipe.results import Segment
+from tunepipe.space import KIND
 from tunepipe.threads import available_cores
 
 
@@ -43,9 +44,12 @@ def train(cfg: Config, root: str = ".") -> dict[str, list[str]]:
         model = refit_schedule(split, setup, segments, label=winner["label"])
     else:
         model = refit(split, setup, winner["params"], winner["n_resources"], label=winner["label"])
-    baseline = refit(split, setup, {}, None, label="defaults")
     # Without a defaults' trial in the search (include_defaults: false) it is the plain defaults.
     trial0 = winner.get("defaults_trial") or {"params": {}, "n_resources": None}
+    # With several kinds: the plain defaults of the kind whose defaults' trial scored best in CV
+    # (of the winner's kind without defaults' trials).
+    kind = trial0["params"].get(KIND, winner.get("kind"))
+    baseline = refit(split, setup, {KIND: kind} if kind else {}, None, label="defaults")
     defaults_trial = refit(split, setup, trial0["params"], trial0["n_resources"], label="defaults' trial")
     paths = io.write_files(root, {
         io.MODEL_FILE: io.joblib_writer(model), io.BASELINE_FILE: io.joblib_writer(baseline),

@@ -20,12 +20,11 @@ from prefect.logging import get_run_logger
 from prefect.states import Failed, State
 
 from flows import runners
-from tunepipe import importance, io, report
+from tunepipe import importance, io, report, tuning
 from tunepipe.config import Config
 from tunepipe.errors import SearchError
 from tunepipe.execution import ProcessEnv, forget_split, load_folds, load_split, release_live_models, shutdown_fold_pools
 from tunepipe.failures import TrialBugError, TrialResourceError
-from tunepipe.models import default_values
 from tunepipe.results import Observation, Trial
 from tunepipe.search import Search, make_search, plan_table
 from tunepipe.threads import plan_threads
@@ -141,7 +140,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     fold_workers = workers if cfg.execution.runner == "threads" else 1
     setup = make_setup(cfg, split, threads, fingerprint=ref.fingerprint)
     setup = dataclasses.replace(setup, run=dataclasses.replace(setup.run, fold_workers=fold_workers))
-    defaults = default_values(cfg.model.kind, split.task, cfg.search.param_names, cfg.model.params)
+    defaults = tuning.defaults_of(cfg, split.task)
     search = make_search(
         cfg.search.settings(), seed=cfg.base.seed, n_train=len(split.train), n_splits=cfg.cv.n_splits,
         n_classes=split.n_classes, defaults=defaults, frozen=frozen_params(cfg),

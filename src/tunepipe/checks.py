@@ -25,6 +25,7 @@ from tunepipe.config import Config, Distribution, Task
 from tunepipe.errors import ConfigError
 from tunepipe.models import REGISTRY, build_pipeline, estimator_name, resource_param, split_features
 from tunepipe.scoring import frozen_params
+from tunepipe.space import KIND
 
 # Rows of the real data the estimator is fitted on to check parameter values: a few of each class,
 # so every fit takes milliseconds and sees every class.
@@ -127,13 +128,29 @@ def check_params_fit(
     A value is blamed only if the defaults fit these rows, and the value still fails on all rows
     (so a value that needs more rows than the sample, such as ``max_samples: 100``, is not).
     """
-    fixed = dict(cfg.model.params)
-    space = cfg.search.flat_space if tuned else {}
-    if cfg.model.kind == "lightgbm":
-        check_objective(fixed, space, task)
-    probe = _Probe(cfg, task, X, y)
+    extra = dict(extra or {})
+    if not cfg.model.several:
+        _check_kind_fit(cfg, cfg.model.kind, task, X, y, tuned=tuned, extra=extra)  # type: ignore[arg-type]
+        return
+    # Several kinds: each kind's params and space on its own estimator (the winner's: its kind's).
+    for kind in cfg.model.kinds:
+        if KIND in extra and extra[KIND] != kind:
+            continue
+        own = {k: v for k, v in extra.items() if k != KIND}
+        _check_kind_fit(cfg, kind, task, X, y, tuned=tuned, extra=own, where=f".{kind}")
+
+
+def _check_kind_fit(
+    cfg: Config, kind: str, task: Task, X: pd.DataFrame, y: pd.Series, *, tuned: bool, extra: dict[str, Any],
+    where: str = "",
+) -> None:
+    """:func:`check_params_fit` for one model kind (``where``: ``.<kind>`` with several kinds)."""
+    fixed = cfg.model.params_of(kind)
+    space = cfg.search.space_of(kind) if tuned else {}
+    if kind == "lightgbm":
+        check_objective(fixed, space, task, where)
+    probe = _Probe(cfg, kind, task, X, y)
     middle = {name: _middle(dist) for name, dist in space.items()}
-    extra = extra or {}
 
     if (reason := probe.rejects({**fixed, **middle, **extra})) is None:
         pass
@@ -143,33 +160,34 @@ def check_params_fit(
         for name, value in fixed.items():
             if (alone := probe.rejects({**middle, name: value})) is not None:
                 raise ConfigError(
-                    f"model.params.{name} is {value!r}, but {probe.library} rejects it ({alone}); fix or remove it"
+                    f"model.params{where}.{name} is {value!r}, but {probe.library} rejects it ({alone}); fix or remove it"
                 )
         if extra and probe.rejects({**fixed, **middle}) is None:
             raise ConfigError(
-                f"models/winner.json's params {extra} are rejected by {probe.library} with model.params ({reason}); "
+                f"models/winner.json's params {extra} are rejected by {probe.library} with model.params{where} ({reason}); "
                 "run the tune stage again (`dvc repro tune` or `tunepipe tune`)"
             )
         raise ConfigError(
-            f"model.params ({_shown(fixed)}) together are rejected by {probe.library} ({reason}); fix model.params"
+            f"model.params{where} ({_shown(fixed)}) together are rejected by {probe.library} ({reason}); "
+            f"fix model.params{where}"
         )
     else:
         for name, value in middle.items():
             if (alone := probe.rejects({**fixed, name: value})) is not None:
-                raise ConfigError(_space_message(name, value, "its middle", probe.library, alone, space[name]))
+                raise ConfigError(_space_message(name, value, "its middle", probe.library, alone, space[name], where))
         raise ConfigError(
-            f"search.space at its middle ({_shown(middle)}) is rejected by {probe.library} ({reason}); "
-            "check the ranges of search.space"
+            f"search.space{where} at its middle ({_shown(middle)}) is rejected by {probe.library} ({reason}); "
+            f"check the ranges of search.space{where}"
         )
     for name, dist in space.items():
-        for value, where in _ends(dist):
+        for value, end in _ends(dist):
             if (reason := probe.rejects({**fixed, **middle, name: value, **extra})) is not None:
                 if probe.rejects({}) is not None:
                     return
-                raise ConfigError(_space_message(name, value, where, probe.library, reason, dist))
+                raise ConfigError(_space_message(name, value, end, probe.library, reason, dist, where))
 
 
-def check_objective(fixed: dict[str, Any], space: dict[str, Distribution], task: Task) -> None:
+def check_objective(fixed: dict[str, Any], space: dict[str, Distribution], task: Task, where: str = "") -> None:
     """A LightGBM objective set in ``model.params`` or ``search.space`` trains for ``data.task``.
 
     LightGBM fits a regression objective on 0/1 labels without a word, and its classifier then
@@ -178,9 +196,9 @@ def check_objective(fixed: dict[str, Any], space: dict[str, Distribution], task:
     allowed = lgbm.OBJECTIVES[task]
     values = []
     if (found := lgbm.objective(fixed)) is not None:
-        values.append((f"model.params.{found[0]}", found[1]))
+        values.append((f"model.params{where}.{found[0]}", found[1]))
     if (in_space := lgbm.objective({k: d.choices for k, d in space.items() if d.choices is not None})) is not None:
-        values += [(f"search.space.{in_space[0]}", choice) for choice in in_space[1]]
+        values += [(f"search.space{where}.{in_space[0]}", choice) for choice in in_space[1]]
     for key, value in values:
         if isinstance(value, str) and value not in allowed and any(value in names for names in lgbm.OBJECTIVES.values()):
             raise ConfigError(
@@ -189,18 +207,19 @@ def check_objective(fixed: dict[str, Any], space: dict[str, Distribution], task:
             )
 
 
-def _space_message(name: str, value: Any, where: str, library: str, reason: str, dist: Distribution) -> str:
+def _space_message(
+    name: str, value: Any, end: str, library: str, reason: str, dist: Distribution, where: str = ""
+) -> str:
+    key = f"search.space{where}.{name}"
     fix = {
-        "its low": f"raise search.space.{name}.low",
-        "its high": f"lower search.space.{name}.high",
+        "its low": f"raise {key}.low",
+        "its high": f"lower {key}.high",
         "one of its choices": "remove that choice",
-    }.get(where, f"change search.space.{name}")
+    }.get(end, f"change {key}")
     if _whole_float_range(dist) and _wants_int(reason):
         # {low: 1, high: 5} is a float range; a parameter that takes whole numbers needs type: int.
-        fix = f"write search.space.{name} as {{low: {dist.low:g}, high: {dist.high:g}, type: int}}"
-    return (
-        f"search.space.{name} can be {value!r} ({where}), but {library} rejects {name}={value!r} ({reason}); {fix}"
-    )
+        fix = f"write {key} as {{low: {dist.low:g}, high: {dist.high:g}, type: int}}"
+    return f"{key} can be {value!r} ({end}), but {library} rejects {name}={value!r} ({reason}); {fix}"
 
 
 def _whole_float_range(dist: Distribution) -> bool:
@@ -245,11 +264,11 @@ class _Probe:
     Preprocessing does not depend on the estimator's parameters, so it is fitted once per row set.
     """
 
-    def __init__(self, cfg: Config, task: Task, X: pd.DataFrame, y: pd.Series) -> None:
-        self.kind, self.task, self.seed = cfg.model.kind, task, cfg.base.seed
-        self.resource = resource_param(cfg.model.kind, cfg.search.resource)
-        self.rounds_param = REGISTRY[cfg.model.kind].n_estimators_param
-        self.library = estimator_name(cfg.model.kind)
+    def __init__(self, cfg: Config, kind: str, task: Task, X: pd.DataFrame, y: pd.Series) -> None:
+        self.kind, self.task, self.seed = kind, task, cfg.base.seed
+        self.resource = resource_param(kind, cfg.search.resource)
+        self.rounds_param = REGISTRY[kind].n_estimators_param
+        self.library = estimator_name(kind)
         self.numeric, self.categorical = split_features(X)
         self.X, self.y = X, y
         self.rows = _sample(y, task)

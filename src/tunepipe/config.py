@@ -29,7 +29,7 @@ from tunepipe.models import REGISTRY, Task, check_model_config, default_space
 from tunepipe.search.settings import SearchSettings
 from tunepipe.search.strategies import STRATEGIES, pairs_text, preset_of
 # Re-exported: a search space is written in params.yaml, so its schema is part of the config's.
-from tunepipe.space import Distribution
+from tunepipe.space import KIND, Distribution
 
 
 
@@ -91,10 +91,26 @@ SamplerName = Literal[tuple(dict.fromkeys(s.sampler for s in STRATEGIES.values()
 SchedulerName = Literal[tuple(dict.fromkeys(s.scheduler for s in STRATEGIES.values()))]  # type: ignore[valid-type]
 # search.space: one mapping, or a list of them (sub-grids); the shape picks the schema, so a bad
 # distribution is reported once, under its own key, not once per shape.
-_SPACE_TAGS = ("mapping", "sub-grids")
+# With several model kinds, a mapping of kind -> that kind's mapping ("per-kind"): told apart from
+# one mapping by its values, mappings whose keys are not a distribution's (low, high, choices...).
+_SPACE_TAGS = ("mapping", "sub-grids", "per-kind")
+_DISTRIBUTION_KEYS = frozenset(Distribution.model_fields)
+
+
+def _space_shape(v: Any) -> str:
+    if isinstance(v, list):
+        return "sub-grids"
+    per_kind = isinstance(v, dict) and v and all(
+        isinstance(x, dict) and x and not set(x) & _DISTRIBUTION_KEYS for x in v.values()
+    )
+    return "per-kind" if per_kind else "mapping"
+
+
 Space = Annotated[
-    Annotated[dict[str, Distribution], Tag("mapping")] | Annotated[list[dict[str, Distribution]], Tag("sub-grids")],
-    Discriminator(lambda v: "sub-grids" if isinstance(v, list) else "mapping"),
+    Annotated[dict[str, Distribution], Tag("mapping")]
+    | Annotated[list[dict[str, Distribution]], Tag("sub-grids")]
+    | Annotated[dict[str, dict[str, Distribution]], Tag("per-kind")],
+    Discriminator(_space_shape),
 ]
 
 # search.time_budget's units: "90s", "10m", "1.5h" (a bare number is seconds).
@@ -259,24 +275,62 @@ class SearchConfig(_Section):
 
     @model_validator(mode="after")
     def _space_fits_strategy(self) -> SearchConfig:
-        problem = STRATEGIES[self.strategy].space_problem(self.space or {})
+        strategy = STRATEGIES[self.strategy]
+        if self.per_kind:
+            assert isinstance(self.space, dict)
+            if not strategy.several_kinds:
+                raise ValueError(
+                    f"search.space names a space per model kind, but strategy {self.strategy} searches one kind; "
+                    f"use {', '.join(n for n, s in STRATEGIES.items() if s.several_kinds)}, or one model.kind"
+                )
+            problems = (strategy.space_problem(sub, where=f"search.space.{kind}") for kind, sub in self.space.items())
+            problem = next((p for p in problems if p is not None), None)
+        else:
+            problem = strategy.space_problem(self.space or {})
         if problem is not None:
             raise ValueError(problem)
         return self
 
+    @property
+    def per_kind(self) -> bool:
+        """Whether the space is written per model kind (``search.space.<kind>``: several kinds)."""
+        return isinstance(self.space, dict) and _space_shape(self.space) == "per-kind"
+
     def settings(self) -> SearchSettings:
-        """This section as the plain values ``tunepipe.search`` takes (it never reads pydantic)."""
+        """This section as the plain values ``tunepipe.search`` takes (it never reads pydantic).
+
+        A space per model kind becomes one sub-space per kind, each holding ``kind`` (a single
+        choice) beside the kind's hyperparameters: a configuration picks its kind, then that
+        kind's values, as scikit-learn's searches sample a list of spaces.
+        """
         fields = type(self).model_fields
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(SearchSettings) if f.name != "changed"}
+        if self.per_kind:
+            assert isinstance(self.space, dict)
+            values["space"] = [
+                {KIND: Distribution(choices=[kind]), **sub} for kind, sub in self.space.items()  # type: ignore[dict-item]
+            ]
         changed = {k for k in self.model_fields_set if getattr(self, k) != fields[k].default}
         return SearchSettings(**values, changed=frozenset(changed))
 
     @property
     def flat_space(self) -> dict[str, Distribution]:
-        """Every hyperparameter the space names, with its distribution (sub-grids merged; a name in
-        several sub-grids keeps its last one: for checks of names and values, not for sampling)."""
+        """Every hyperparameter the space names, with its distribution (sub-grids and kinds merged;
+        a name in several keeps its last one: for checks of names and values, not for sampling).
+        With several model kinds, ``kind`` is one of them, a choice among the kinds."""
+        if self.per_kind:
+            assert isinstance(self.space, dict)
+            merged: dict[str, Distribution] = {KIND: Distribution(choices=list(self.space))}
+            return merged | {name: dist for sub in self.space.values() for name, dist in sub.items()}  # type: ignore[union-attr]
         grids = self.space if isinstance(self.space, list) else [self.space or {}]
-        return {name: dist for grid in grids for name, dist in grid.items()}
+        return {name: dist for grid in grids for name, dist in grid.items()}  # type: ignore[union-attr]
+
+    def space_of(self, kind: str) -> dict[str, Distribution]:
+        """The hyperparameters searched for ``kind`` (with several kinds, its own space; else all)."""
+        if self.per_kind:
+            assert isinstance(self.space, dict)
+            return dict(self.space[kind])  # type: ignore[arg-type]
+        return {name: dist for name, dist in self.flat_space.items()}
 
     @property
     def param_names(self) -> list[str]:
@@ -296,10 +350,43 @@ def ignored_keys(search: SearchConfig) -> list[str]:
 
 
 class ModelConfig(_Section):
-    """``model``: which estimator family, and its fixed (untuned) parameters."""
+    """``model``: which estimator family (or a list of them, searched together), and its fixed
+    (untuned) parameters (with several kinds: ``params.<kind>``)."""
 
-    kind: str = "lightgbm"
+    kind: str | list[str] = "lightgbm"
     params: dict[str, Any] = {}
+
+    @field_validator("kind")
+    @classmethod
+    def _kinds(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError(f"{KEY} is [], but must name a model kind or list several; e.g. lightgbm")
+            repeated = next((k for i, k in enumerate(v) if k in v[:i]), None)
+            if repeated is not None:
+                raise ValueError(f"{KEY} lists {repeated} twice, but each kind is searched once; remove one")
+            if len(v) == 1:
+                return v[0]  # a list of one kind is that kind
+        return v
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds searched, in the order listed."""
+        return tuple(self.kind) if isinstance(self.kind, list) else (self.kind,)
+
+    @property
+    def several(self) -> bool:
+        """Whether one search chooses among several kinds."""
+        return isinstance(self.kind, list)
+
+    def params_of(self, kind: str) -> dict[str, Any]:
+        """``kind``'s fixed parameters (``model.params``, or ``model.params.<kind>`` with several kinds)."""
+        return dict(self.params.get(kind) or {}) if self.several else dict(self.params)
+
+    @property
+    def name(self) -> str:
+        """How logs and summaries name the model: ``lightgbm``, or ``lightgbm | random_forest``."""
+        return " | ".join(self.kinds)
 
 
 class ExecutionConfig(_Section):
@@ -563,16 +650,89 @@ def parse_config(raw: Any, overrides: list[str] | None = None, source: str = "pa
                 messages.append(_format_error({**errs[0], "msg": merged}, source))
         raise ConfigError("\n".join(messages)) from None
     # Cross-section rules need the model registry.
+    if cfg.model.several:
+        return _check_several_kinds(cfg)
+    if cfg.search.per_kind:
+        assert isinstance(cfg.search.space, dict)
+        first = next(iter(cfg.search.space))
+        raise ConfigError(
+            f"search.space.{first} is a space for model kind {first}, but model.kind is one kind ({cfg.model.kind}); "
+            f"list the kinds in model.kind (e.g. [{cfg.model.kind}, {first}]), or write search.space as one mapping "
+            "of hyperparameters"
+        )
     if cfg.search.space is None and cfg.model.kind in REGISTRY:
-        default = default_space(cfg.model.kind, grid=cfg.search.strategy == "grid")
-        space = {k: Distribution.model_validate(v) for k, v in default.items()}
-        cfg = cfg.model_copy(update={"search": cfg.search.model_copy(update={"space": space})})
+        cfg = _with_space(cfg, _default_space(cfg, cfg.model.kind))
     check_model_config(
-        cfg.model.kind, cfg.model.params, cfg.search.flat_space,
+        cfg.model.kind, cfg.model.params, cfg.search.flat_space,  # type: ignore[arg-type]
         resource=cfg.search.resource, max_resources=cfg.search.max_resources,
     )
     if cfg.search.strategy == "pbt":
         check_pbt(cfg)
+    return cfg
+
+
+def _default_space(cfg: Config, kind: str) -> dict[str, Distribution]:
+    default = default_space(kind, grid=cfg.search.strategy == "grid")
+    return {k: Distribution.model_validate(v) for k, v in default.items()}
+
+
+def _with_space(cfg: Config, space: Any) -> Config:
+    return cfg.model_copy(update={"search": cfg.search.model_copy(update={"space": space})})
+
+
+def _check_several_kinds(cfg: Config) -> Config:
+    """``model.kind`` a list: each kind known, ``model.params`` and ``search.space`` written per kind
+    and only for listed kinds, each kind's params and space valid for it, a strategy that can choose
+    among kinds. Returns the config with each kind's default space filled in."""
+    kinds = cfg.model.kinds
+    listed = f"[{', '.join(kinds)}]"
+    for kind in kinds:
+        if kind not in REGISTRY:
+            raise ConfigError(
+                f"model.kind lists '{kind}', but each kind must be one of: {', '.join(REGISTRY)}"
+                f"{did_you_mean(kind, REGISTRY)}; fix it or remove it from the list"
+            )
+    strategy = STRATEGIES[cfg.search.strategy]
+    if not strategy.several_kinds:
+        able = ", ".join(n for n, s in STRATEGIES.items() if s.several_kinds)
+        raise ConfigError(
+            f"search.strategy is {cfg.search.strategy}, but model.kind lists several kinds {listed} and "
+            f"{cfg.search.strategy} searches one kind's space; use one of {able}, or one model.kind"
+        )
+    for key, value in cfg.model.params.items():
+        if key not in kinds or not isinstance(value, dict):
+            rule = (f"is set, but model.kind {listed} does not list {key}" if key in REGISTRY or isinstance(value, dict)
+                    else "is set, but with several kinds model.params maps each kind to its parameters")
+            raise ConfigError(
+                f"model.params.{key} {rule}; write each kind's parameters under its name, "
+                f"e.g. model.params.{kinds[0]}.{key if key not in REGISTRY else 'name'}: value"
+            )
+    space = cfg.search.space
+    if space is not None and not cfg.search.per_kind:
+        shape = "a list of sub-grids" if isinstance(space, list) else "one mapping of hyperparameters"
+        raise ConfigError(
+            f"search.space is {shape}, but model.kind lists several kinds {listed}, each with its own space; "
+            f"write it per kind (search.space.{kinds[0]}: {{...}}), or null for each kind's default space"
+        )
+    given = dict(space or {})  # type: ignore[arg-type]
+    for kind in given:
+        if kind not in kinds:
+            raise ConfigError(
+                f"search.space.{kind} is set, but model.kind {listed} does not list {kind}; "
+                f"add {kind} to model.kind, or remove search.space.{kind}"
+            )
+    # Each kind's own space, or its default one: every kind is searched.
+    cfg = _with_space(cfg, {kind: given.get(kind) or _default_space(cfg, kind) for kind in kinds})
+    for kind in kinds:
+        check_model_config(
+            kind, cfg.model.params_of(kind), cfg.search.space_of(kind),
+            resource=cfg.search.resource, max_resources=cfg.search.max_resources, among=kinds,
+        )
+    if cfg.search.resource == "n_estimators" and cfg.search.max_resources is None:
+        raise ConfigError(
+            "search.max_resources is null, but resource n_estimators needs the largest number of boosting "
+            "rounds / trees to try; set e.g. search.max_resources: 500"
+        )
     return cfg
 
 

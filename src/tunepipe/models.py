@@ -58,6 +58,9 @@ class ModelSpec:
             threadpoolctl around the fit instead).
         native_boosting: Whether trials train on LightGBM's native API (``tunepipe.lgbm``): each
             fold binned once, every round scored, boosting continued across budgets.
+        full_budget: In a search over several kinds, the most of the resource this kind gets at the
+            search's full budget (None: ``search.max_resources`` itself). A budget is then the same
+            share of every kind's full budget, so trials of one rung are comparable across kinds.
     """
 
     classifier: Callable[..., BaseEstimator] | None
@@ -70,6 +73,7 @@ class ModelSpec:
     seeded: bool = True
     threads_param: str | None = None
     native_boosting: bool = False
+    full_budget: int | None = None
 
 
 # LightGBM: quiet, and deterministic for given data, params and seed (its automatic row/col-wise
@@ -124,13 +128,15 @@ REGISTRY: dict[str, ModelSpec] = {
         LGBMClassifier, LGBMRegressor, "category", "n_estimators", _LGBM_DEFAULTS, _GBDT_SPACE, _GBDT_GRID,
         threads_param="n_jobs", native_boosting=True,
     ),
+    # A forest's trees are averaged, not boosted: past its default 100 they cost linearly and gain
+    # little, so beside other kinds a forest's full budget is its default count.
     "random_forest": ModelSpec(
         RandomForestClassifier, RandomForestRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, _FOREST_GRID,
-        threads_param="n_jobs",
+        threads_param="n_jobs", full_budget=100,
     ),
     "extra_trees": ModelSpec(
         ExtraTreesClassifier, ExtraTreesRegressor, "ordinal", "n_estimators", {}, _FOREST_SPACE, _FOREST_GRID,
-        threads_param="n_jobs",
+        threads_param="n_jobs", full_budget=100,
     ),
     "hist_gradient_boosting": ModelSpec(
         HistGradientBoostingClassifier, HistGradientBoostingRegressor, "category", "max_iter", {}, _HGB_SPACE, _HGB_GRID
@@ -323,6 +329,16 @@ def default_values(kind: str, task: str, names: list[str], fixed: dict[str, Any]
     return {name: merged[name] for name in names if name in merged}
 
 
+def kind_budget(kind: str, resource: str, budget: int | None, max_resources: int | None) -> int | None:
+    """A budget of a search over several kinds, in ``kind``'s own units: the same share of its
+    full budget (:attr:`ModelSpec.full_budget`) as ``budget`` is of ``max_resources``, at least 1.
+    Rows (``n_samples``) and kinds without a cap are unchanged; so is None (the estimator's own)."""
+    cap = REGISTRY[kind].full_budget
+    if budget is None or resource != "n_estimators" or cap is None or max_resources is None or cap >= max_resources:
+        return budget
+    return max(1, round(budget * cap / max_resources))
+
+
 def resource_param(kind: str, resource: str) -> str | None:
     """The estimator parameter the resource sets (None for ``n_samples``, which subsamples rows)."""
     return REGISTRY[kind].n_estimators_param if resource == "n_estimators" else None
@@ -376,21 +392,29 @@ def estimator_name(kind: str) -> str:
 
 
 def check_model_config(
-    kind: str, params: dict[str, Any], space: dict[str, Any], *, resource: str, max_resources: int | None
+    kind: str, params: dict[str, Any], space: dict[str, Any], *, resource: str, max_resources: int | None,
+    among: tuple[str, ...] = (),
 ) -> None:
     """Cross-section rules that need the registry: kind exists, fixed (``model.params``) and tuned
     (``search.space``, sub-grids merged) names are real parameters of the estimator, no parameter is
     set twice (fixed and tuned, or by two aliases), none is one that tunepipe sets itself (the
     resource, the seed, the thread count), and the resource (``search.resource``, up to
     ``search.max_resources``) fits the model.
+
+    ``among``: every kind of a search over several (``model.kind`` a list): the keys are then
+    ``model.params.<kind>`` and ``search.space.<kind>``, and a kind without a number of estimators
+    trains in full at every budget.
     """
+    where = f".{kind}" if among else ""
     if kind not in REGISTRY:
+        listed = f"model.kind lists '{kind}'" if among else f"model.kind is '{kind}'"
         raise ConfigError(
-            f"model.kind is '{kind}', but must be one of: {', '.join(REGISTRY)}{did_you_mean(kind, REGISTRY)}"
+            f"{listed}, but must be one of: {', '.join(REGISTRY)}{did_you_mean(kind, REGISTRY)}"
+            + ("; fix it or remove it from the list" if among else "")
         )
     spec = REGISTRY[kind]
     names = parameter_names(kind)
-    for section, given in (("model.params", params), ("search.space", space)):
+    for section, given in ((f"model.params{where}", params), (f"search.space{where}", space)):
         for name in given:
             if name not in names:
                 hint = "; or set search.space: null for the model's default space" if section == "search.space" else ""
@@ -399,9 +423,9 @@ def check_model_config(
                     f"fix or remove it{hint}"
                 )
         _check_no_aliases_twice(section, given, names)
-    _check_fixed_not_tuned(params, space, names)
-    _check_not_owned(params, space, spec, names, resource=resource, max_resources=max_resources)
-    if resource == "n_estimators":
+    _check_fixed_not_tuned(params, space, names, where)
+    _check_not_owned(params, space, spec, names, resource=resource, max_resources=max_resources, where=where)
+    if resource == "n_estimators" and not among:
         param = spec.n_estimators_param
         if param is None:
             raise ConfigError(
@@ -433,7 +457,7 @@ def _check_no_aliases_twice(section: str, given: dict[str, Any], names: dict[str
         seen[canonical] = name
 
 
-def _check_fixed_not_tuned(fixed: dict[str, Any], space: dict[str, Any], names: dict[str, str]) -> None:
+def _check_fixed_not_tuned(fixed: dict[str, Any], space: dict[str, Any], names: dict[str, str], where: str) -> None:
     """A parameter is either fixed (model.params) or tuned (search.space), never both."""
     tuned = {names[name]: name for name in space}
     for name, value in fixed.items():
@@ -441,15 +465,15 @@ def _check_fixed_not_tuned(fixed: dict[str, Any], space: dict[str, Any], names: 
         if other is not None:
             same = "it" if other == name else "the same parameter"
             raise ConfigError(
-                f"model.params.{name}{_alias_note(name, other, names)} is fixed at {value!r}, but "
-                f"search.space.{other} tunes {same}, so one would silently override the other; remove it from "
-                "model.params to tune it, or from search.space to fix it"
+                f"model.params{where}.{name}{_alias_note(name, other, names)} is fixed at {value!r}, but "
+                f"search.space{where}.{other} tunes {same}, so one would silently override the other; remove it "
+                f"from model.params{where} to tune it, or from search.space{where} to fix it"
             )
 
 
 def _check_not_owned(
     params: dict[str, Any], space: dict[str, Any], spec: ModelSpec, names: dict[str, str], *,
-    resource: str, max_resources: int | None,
+    resource: str, max_resources: int | None, where: str,
 ) -> None:
     """No fixed or tuned parameter is one tunepipe sets itself: the resource, the seed, the threads."""
     owned: dict[str, tuple[str, str, str]] = {}  # canonical name -> (our name, rule, fix)
@@ -472,7 +496,7 @@ def _check_not_owned(
             f"tunepipe sets {param} from execution.threads_per_trial (all cores for the refit)",
             "set execution.threads_per_trial instead",
         )
-    for section, given in (("model.params", params), ("search.space", space)):
+    for section, given in ((f"model.params{where}", params), (f"search.space{where}", space)):
         for name, value in given.items():
             if names[name] in owned:
                 ours, rule, fix = owned[names[name]]

@@ -42,7 +42,7 @@ def model_record(
         "data_fingerprint": data_fingerprint,
         **run,
         "tunepipe_version": __version__,
-        "model_kind": cfg.model.kind,
+        "model_kind": winner.get("kind", cfg.model.kind),
         "winner": winner,
     }
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tunepipe.results import Observation, rank_order, winner
+from tunepipe.space import KIND
 
 def trials_table(observations: Sequence[Observation], param_names: list[str]) -> pd.DataFrame:
     """One row per trial, in trial-number order (``reports/trials.csv``).
@@ -22,7 +23,8 @@ def trials_table(observations: Sequence[Observation], param_names: list[str]) ->
     last), because scores at different budgets are not comparable. With population-based training
     (a row per member per step: ``candidate`` is the member, ``rung`` the step) ``parent`` names the
     member whose trees it took over before the step, and the ``param_`` columns hold the parameters
-    in force during the step.
+    in force during the step. With several model kinds, ``kind`` names each trial's, and a
+    ``param_`` column is empty where the kind has no such hyperparameter.
     """
     ranks: dict[int, int] = {}
     for group in _by_rung(observations).values():
@@ -37,7 +39,9 @@ def trials_table(observations: Sequence[Observation], param_names: list[str]) ->
         }
         if scheduled:
             row["parent"] = t.parent
-        row |= {f"param_{name}": t.params.get(name) for name in param_names}
+        if KIND in param_names:
+            row["kind"] = t.params.get(KIND)
+        row |= {f"param_{name}": t.params.get(name) for name in param_names if name != KIND}
         row |= {f"split{k}_test_score": s for k, s in enumerate(o.fold_scores)}
         scores = np.asarray(o.fold_scores, dtype=float)
         row["best_n_resources"] = o.scored_budget
@@ -65,8 +69,10 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
 
     ``best_n_resources`` is the budget the winner's CV score belongs to (its best number of
     boosting rounds when trials score below their budget). ``defaults_score`` is the CV score of
-    the model's default configuration (trial 0). ``n_candidates`` / ``n_resources`` list the
-    strategy's trials and budgets per rung; with several brackets, ``brackets`` gives them per bracket.
+    the model's default configuration (trial 0; with several model kinds, the best kind's).
+    ``n_candidates`` / ``n_resources`` list the strategy's trials and budgets per rung; with several
+    brackets, ``brackets`` gives them per bracket. With several model kinds, ``best_by_kind`` is
+    each kind's best score at the largest budget it reached (:func:`best_by_kind`).
     """
     best = winner(observations)
     groups = _by_rung([o for o in observations if not o.trial.is_defaults])
@@ -79,7 +85,7 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
         "best_trial": best.trial.number,
         "best_n_resources": best.scored_budget,
     }
-    defaults = next((o for o in observations if o.trial.is_defaults), None)
+    defaults = next(iter(rank_order([o for o in observations if o.trial.is_defaults])), None)
     if defaults is not None:
         out["defaults_score"] = defaults.mean_score
         out["defaults_n_resources"] = defaults.scored_budget
@@ -96,11 +102,24 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
             }
             for b in brackets
         }
+    by_kind = best_by_kind(observations)
+    if by_kind:
+        out["best_by_kind"] = {kind: o.mean_score for kind, o in by_kind.items()}
     out["n_trials"] = len(observations)
     out["n_failed"] = sum(o.status == "failed" for o in observations)
     out["n_pruned"] = sum(o.status == "pruned" for o in observations)
     out["n_model_proposed"] = model_proposed(observations)
     return out
+
+
+def best_by_kind(observations: Sequence[Observation]) -> dict[str, Observation]:
+    """With several model kinds, each kind's winner (its best at the largest budget any of its
+    trials reached), in the order the kinds first appear; empty for a search over one kind."""
+    kinds: dict[str, list[Observation]] = {}
+    for o in sorted(observations, key=lambda o: o.trial.number):
+        if KIND in o.trial.params:
+            kinds.setdefault(o.trial.params[KIND], []).append(o)
+    return {kind: winner(group) for kind, group in kinds.items()}
 
 
 def model_proposed(observations: Sequence[Observation]) -> int:
@@ -180,7 +199,7 @@ def summary_text(
     scoring = cv["scoring"]
     shown = ", ".join(f"{k} {_short(v)}" for k, v in params.items())
     unit = "boosting rounds" if resource == "n_estimators" else "training rows"
-    who = "the defaults" if cv["best_candidate"] == -1 else f"candidate {cv['best_candidate']}"
+    who = "the defaults" if cv["best_candidate"] < 0 else f"candidate {cv['best_candidate']}"
     cv_line = f"{cv['best_score']:.5f}"
     if "defaults_score" in cv:
         cv_line += f" (the defaults' trial {cv['defaults_score']:.5f})"
@@ -202,6 +221,8 @@ def summary_text(
         (f"holdout {scoring}", f"{test['score']:.5f} ({gain:+.5f} against the better baseline)"),
         ("baselines", baselines),
     ]
+    if "best_by_kind" in cv:
+        rows.insert(3, ("by kind", ", ".join(f"{k} {v:.5f}" for k, v in cv["best_by_kind"].items())))
     if outputs:
         rows.append(("outputs", ", ".join(outputs)))
     width = max(len(k) for k, _ in rows)
@@ -216,10 +237,17 @@ def summary_text(
 
 def leaderboard(trials: pd.DataFrame, n: int = 50) -> list[dict[str, Any]]:
     """The best trials for people (the Prefect UI's table): rank, score, budget, then the tuned
-    parameters rounded; largest budget first, since scores at smaller budgets are not comparable."""
+    parameters rounded; largest budget first, since scores at smaller budgets are not comparable.
+    With several model kinds, each kind's best trial is on it (after the top ``n`` if not among them)."""
     params = [c for c in trials.columns if c.startswith("param_")]
     ordered = trials.sort_values(["n_resources", "mean_test_score", "trial"], ascending=[False, False, True],
-                                 na_position="last").head(n)
+                                 na_position="last")
+    top = ordered.head(n)
+    if "kind" in trials:
+        firsts = ordered.drop_duplicates("kind")
+        ordered = pd.concat([top, firsts[~firsts["trial"].isin(top["trial"])]])
+    else:
+        ordered = top
     rows = []
     for rank, (_, t) in enumerate(ordered.iterrows(), start=1):
         score = t["mean_test_score"]
@@ -228,8 +256,10 @@ def leaderboard(trials: pd.DataFrame, n: int = 50) -> list[dict[str, Any]]:
             "score": None if pd.isna(score) else round(float(score), 5),
             "budget": int(t["n_resources"]),
             "best at": int(t["best_n_resources"]),
-            "trial": "defaults" if t["candidate"] == -1 else f"{int(t['trial'])} b{int(t['bracket'])} r{int(t['rung'])}",
+            "trial": "defaults" if t["candidate"] < 0 else f"{int(t['trial'])} b{int(t['bracket'])} r{int(t['rung'])}",
         }
+        if "kind" in t:
+            row["kind"] = t["kind"]
         row |= {c.removeprefix("param_"): None if pd.isna(t[c]) else _short(t[c]) for c in params}
         row["status"] = t["status"]
         rows.append(row)

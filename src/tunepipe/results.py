@@ -16,7 +16,8 @@ import numpy as np
 
 Status = Literal["ok", "failed", "pruned"]
 # The candidate number (and bracket) of the model's default configuration: outside every
-# scheduler's brackets, so it never changes what a strategy samples or promotes.
+# scheduler's brackets, so it never changes what a strategy samples or promotes. With several
+# model kinds, each kind's defaults are candidates -1, -2, ... (bracket -1).
 DEFAULTS = -1
 
 
@@ -86,7 +87,7 @@ class Trial:
     @property
     def is_defaults(self) -> bool:
         """Whether this is the model's default configuration, run at the full budget by every search."""
-        return self.candidate == DEFAULTS
+        return self.candidate <= DEFAULTS
 
     @property
     def label(self) -> str:

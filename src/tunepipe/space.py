@@ -22,6 +22,10 @@ from tunepipe.errors import KEY
 # 8 digits change a model far less than any tuning decision can see.
 SIGNIFICANT_DIGITS = 8
 
+# The hyperparameter that picks the model kind in a search over several (``model.kind`` a list):
+# each configuration holds it, and the kind's own hyperparameters beside it.
+KIND = "kind"
+
 
 class Distribution(BaseModel):
     """One hyperparameter's search distribution.

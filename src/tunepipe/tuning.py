@@ -8,11 +8,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Hashable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tunepipe.results import Observation, Trial
+from tunepipe.models import Task, default_values
+from tunepipe.results import Observation, Trial, rank_order
 from tunepipe.scoring import refit_budget
 from tunepipe.search import Search
+from tunepipe.space import KIND
+
+if TYPE_CHECKING:
+    from tunepipe.config import Config
 
 
 class TrialRunner(Protocol):
@@ -130,8 +135,22 @@ def winner_record(search: Search, resource: str) -> dict[str, Any]:
     if best.trial.schedule is not None:
         # Population-based training: the refit replays every segment (rounds, parameters in force).
         winner["schedule"] = [{"rounds": s.rounds, "params": s.params} for s in best.trial.segments]
-    # Refit at the round count early stopping chose for it (the train stage refits both).
-    defaults = next((o for o in search.observations if o.trial.is_defaults and o.status == "ok"), None)
+    if KIND in best.trial.params:
+        winner["kind"] = best.trial.params[KIND]
+    # Refit at the round count early stopping chose for it (the train stage refits both). With
+    # several kinds, the best kind's defaults in CV (the holdout is not looked at to choose).
+    defaults = next(iter(rank_order([o for o in search.observations if o.trial.is_defaults and o.status == "ok"])), None)
     if defaults is not None:
         winner["defaults_trial"] = {"params": defaults.trial.params, "n_resources": refit_budget(defaults, resource)}
     return winner
+
+
+def defaults_of(cfg: Config, task: Task) -> dict[str, Any] | list[dict[str, Any]]:
+    """The defaults' trial: the model's default values of the searched parameters. With several
+    model kinds, one configuration per kind (its ``kind`` and its own defaults), in the order listed."""
+    if not cfg.model.several:
+        return default_values(cfg.model.kind, task, cfg.search.param_names, cfg.model.params)  # type: ignore[arg-type]
+    return [
+        {KIND: kind, **default_values(kind, task, sorted(cfg.search.space_of(kind)), cfg.model.params_of(kind))}
+        for kind in cfg.model.kinds
+    ]

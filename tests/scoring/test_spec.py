@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import trial_at, trial_setup
 from tunepipe.scoring import RunOptions, TrialSpec, lineage_key
+from tunepipe.scoring.spec import KindOption
 from tunepipe.trialcache import trial_key
 
 BASE = dict(kind="lightgbm", task="binary", fixed_params={}, scoring="roc_auc", resource="n_estimators", seed=0,
@@ -18,6 +19,7 @@ CHANGED = {
     "kind": "random_forest", "task": "multiclass", "fixed_params": {"max_bin": 63}, "scoring": "accuracy",
     "resource": "n_samples", "seed": 1, "numeric": ("a", "c"), "categorical": (), "score_best_iteration": False,
     "early_stopping": 20, "data_fingerprint": "f2",
+    "kinds": (KindOption("lightgbm", {}), KindOption("random_forest", {"max_depth": 8})), "max_resources": 500,
 }
 
 

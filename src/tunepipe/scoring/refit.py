@@ -23,7 +23,11 @@ def refit_budget(observation: Observation, resource: str) -> int | None:
 
 
 def refit(setup: TrialSetup, params: dict[str, Any], X: pd.DataFrame, y: pd.Series, n_resources: int | None) -> Pipeline:
-    """Fit ``params`` on all training rows with ``n_resources`` (None: the estimator's own count)."""
+    """Fit ``params`` on all training rows with ``n_resources`` (None: the estimator's own count).
+
+    With several model kinds, ``params`` names its kind, and ``n_resources`` is in the search's
+    units: the fit is that kind's pipeline (:meth:`TrialSetup.narrow`)."""
+    setup, params, n_resources = setup.narrow(params, n_resources)
     model = setup.pipeline(params, n_resources)
     # No warning filter: a convergence or data warning of the final fit is one a user needs.
     with thread_limit(setup.run.threads):

@@ -3,6 +3,7 @@ apart from how it runs (:class:`RunOptions`: threads, fold pool, continued boost
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -12,12 +13,21 @@ from typing import TYPE_CHECKING, Any
 from sklearn.pipeline import Pipeline
 
 from tunepipe import lgbm
-from tunepipe.models import REGISTRY, Task, build_pipeline, resource_param
-from tunepipe.results import Segment
+from tunepipe.models import REGISTRY, Task, build_pipeline, kind_budget, resource_param
+from tunepipe.results import Segment, Trial
+from tunepipe.space import KIND
 
 if TYPE_CHECKING:
     from tunepipe.config import Config
     from tunepipe.data import Prepared
+
+
+@dataclass(frozen=True)
+class KindOption:
+    """One model kind of a search over several: its fixed params (``model.params.<kind>``)."""
+
+    kind: str
+    fixed_params: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,11 @@ class TrialSpec:
         score_best_iteration: Score at the best round on the mean CV curve (boosting, n_estimators).
         early_stopping: Stop a LightGBM trial once its mean CV score has not improved for this
             many rounds (None: train the whole budget).
+        kinds: A search over several model kinds: each kind's option. A configuration then
+            names its kind (``params["kind"]``) and :meth:`TrialSetup.narrow` gives the spec of
+            that kind alone; ``kind`` and ``fixed_params`` are the first kind's. Empty: one kind.
+        max_resources: The search's full budget, which each kind's full budget corresponds to
+            (several kinds, resource ``n_estimators``: :func:`tunepipe.models.kind_budget`).
     """
 
     kind: str
@@ -42,6 +57,8 @@ class TrialSpec:
     score_best_iteration: bool = False
     early_stopping: int | None = None
     data_fingerprint: str = ""
+    kinds: tuple[KindOption, ...] = ()
+    max_resources: int | None = None
 
     @property
     def native_boosting(self) -> bool:
@@ -64,6 +81,7 @@ class TrialSpec:
             # Best-iteration scoring only means something for boosting rounds: the same scores otherwise.
             "best_iteration": self.score_best_iteration and self.native_boosting and self.resource == "n_estimators",
             "early_stopping": self.early_stopping,
+            "kinds": [[k.kind, k.fixed_params] for k in self.kinds], "max_resources": self.max_resources,
         }
         # sort_keys: the digest must not depend on the order params.yaml lists the fixed params in.
         return hashlib.sha256(json.dumps(fields, sort_keys=True, default=repr).encode()).hexdigest()
@@ -109,14 +127,44 @@ class TrialSetup:
         """Unfitted estimator alone (the pipeline's last step), for data already preprocessed."""
         return self.pipeline(params, n_resources)[-1]
 
+    def narrow(self, params: dict[str, Any], budget: int | None) -> tuple[TrialSetup, dict[str, Any], int | None]:
+        """A configuration of a search over several kinds as one of its kind alone: the setup of
+        that kind (its fixed params; early stopping and continued boosting where it boosts
+        natively), its params without ``kind``, and ``budget`` in the kind's own units
+        (:func:`tunepipe.models.kind_budget`). Anything else is returned as it is."""
+        spec = self.spec
+        if not spec.kinds or KIND not in params:
+            return self, params, budget
+        kind = params[KIND]
+        option = next(k for k in spec.kinds if k.kind == kind)
+        native = REGISTRY[kind].native_boosting and spec.resource == "n_estimators"
+        narrowed = dataclasses.replace(
+            spec, kind=kind, fixed_params=option.fixed_params, kinds=(), max_resources=None,
+            early_stopping=spec.early_stopping if native else None,
+        )
+        run = dataclasses.replace(self.run, continue_boosting=self.run.continue_boosting and native)
+        rest = {name: value for name, value in params.items() if name != KIND}
+        return TrialSetup(narrowed, run), rest, kind_budget(kind, spec.resource, budget, spec.max_resources)
+
+    def narrow_trial(self, trial: Trial) -> tuple[TrialSetup, Trial]:
+        """:meth:`narrow` for a trial: the kind's setup, and the trial with the kind's params and budget."""
+        setup, params, budget = self.narrow(trial.params, trial.budget)
+        if setup is self:
+            return self, trial
+        assert budget is not None
+        return setup, dataclasses.replace(trial, params=params, budget=budget)
+
 
 def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = "") -> TrialSetup:
     """The trial setup for ``cfg`` on a written split (its task, feature columns and fingerprint)."""
-    continuable = cfg.search.resource == "n_estimators" and REGISTRY[cfg.model.kind].native_boosting
+    kinds = cfg.model.kinds
+    continuable = cfg.search.resource == "n_estimators" and any(REGISTRY[k].native_boosting for k in kinds)
     spec = TrialSpec(
-        kind=cfg.model.kind,
+        kind=kinds[0],
         task=split.task,
-        fixed_params=dict(cfg.model.params),
+        fixed_params=cfg.model.params_of(kinds[0]),
+        kinds=tuple(KindOption(k, cfg.model.params_of(k)) for k in kinds) if cfg.model.several else (),
+        max_resources=cfg.search.max_resources if cfg.model.several else None,
         scoring=cfg.search.scoring,
         resource=cfg.search.resource,
         seed=cfg.base.seed,
@@ -132,7 +180,9 @@ def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = ""
 def lineage_key(params: dict[str, Any], setup: TrialSetup, schedule: tuple[Segment, ...] | None = None) -> str:
     """What names a configuration's live boosters across budgets: its params (and the schedule
     trained before them, population-based training) under this spec and thread count (a booster
-    continued with other threads could grow other trees)."""
+    continued with other threads could grow other trees). A configuration of a search over several
+    kinds is named as its kind alone (:meth:`TrialSetup.narrow`), as the trial that grows it sees it."""
+    setup, params, _ = setup.narrow(params, None)
     # The split's fingerprint in clear too: a worker frees every booster grown on a split it forgets.
     fields: dict[str, Any] = {
         "data": setup.spec.data_fingerprint, "spec": setup.spec.digest, "threads": setup.run.threads, "params": params,
@@ -145,6 +195,6 @@ def lineage_key(params: dict[str, Any], setup: TrialSetup, schedule: tuple[Segme
 def frozen_params(cfg: Config) -> frozenset[str]:
     """The searched hyperparameters LightGBM fixes when it bins a fold
     (:func:`tunepipe.lgbm.fixed_at_binning`): pbt never perturbs them."""
-    if cfg.model.kind not in REGISTRY or not REGISTRY[cfg.model.kind].native_boosting:
+    if cfg.model.several or cfg.model.kind not in REGISTRY or not REGISTRY[cfg.model.kind].native_boosting:
         return frozenset()
     return lgbm.fixed_at_binning(cfg.search.param_names, cfg.model.params)

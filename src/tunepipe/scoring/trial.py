@@ -45,8 +45,20 @@ def score_trial(
     message and NaN scores (as scikit-learn's ``error_score=np.nan``); the search goes on. So does
     a scorer that gives NaN. Running out of memory raises :class:`TrialResourceError` and an error
     in tunepipe's own code :class:`TrialBugError` (:mod:`tunepipe.failures`): neither is a result.
+
+    A configuration of a search over several model kinds is scored as one of its kind alone
+    (:meth:`TrialSetup.narrow_trial`: that kind's estimator, fixed params and budget); its
+    observation is of ``trial`` as asked.
     """
-    env = env or SequentialEnv()
+    narrow_setup, narrow = setup.narrow_trial(trial)
+    observation = _score(narrow, X, y, folds, narrow_setup, n_train, env or SequentialEnv())
+    return observation if narrow is trial else dataclasses.replace(observation, trial=trial)
+
+
+def _score(
+    trial: Trial, X: pd.DataFrame, y: pd.Series, folds: list[tuple[np.ndarray, np.ndarray]], setup: TrialSetup,
+    n_train: int, env: TrialEnv,
+) -> Observation:
     spec = setup.spec
     train_folds = folds
     if spec.resource == "n_samples" and trial.budget < n_train:

@@ -44,13 +44,13 @@ def make_search(
     n_train: int,
     n_splits: int,
     n_classes: int | None,
-    defaults: dict[str, Any] | None = None,
+    defaults: dict[str, Any] | list[dict[str, Any]] | None = None,
     frozen: frozenset[str] = frozenset(),
 ) -> Search:
     """The search ``settings.strategy`` names (:data:`STRATEGIES`), its budgets resolved against the data.
 
-    ``defaults``: the model's default values of the searched parameters; with
-    ``include_defaults`` they are trial 0, at the largest budget. ``frozen``: searched
+    ``defaults``: the model's default values of the searched parameters (a list: each kind's, with
+    several model kinds); with ``include_defaults`` they are trial 0 (trials 0..k-1), at the largest budget. ``frozen``: searched
     hyperparameters fixed when LightGBM bins a Dataset, which pbt never perturbs. Notes for the run's log
     (keys the strategy ignores, a small or large grid) are in ``Search.notes``.
     """

@@ -32,7 +32,9 @@ class Search:
             not read, a grid's size).
         defaults: The model's default configuration, asked first (trial 0) at ``defaults_budget``
             whatever the strategy: the winner, the best at the largest budget, then scores at
-            least as well as the defaults in cross-validation. None: not asked.
+            least as well as the defaults in cross-validation. A list: one per model kind of a
+            search over several, trials 0..k-1 (candidates -1, -2, ...), so the winner is at least
+            the best kind's defaults. None: not asked.
         defaults_budget: The budget of the defaults' trial (the search's largest).
         ceiling: The most boosting rounds a trial at the largest budget may train to while its CV
             score still improves there (early stopping decides; None: trials stop at their budget).
@@ -52,7 +54,7 @@ class Search:
         window: int | None,
         name: str,
         notes: list[str] | None = None,
-        defaults: dict[str, Any] | None = None,
+        defaults: dict[str, Any] | list[dict[str, Any]] | None = None,
         defaults_budget: int = 0,
         ceiling: int | None = None,
     ) -> None:
@@ -71,10 +73,11 @@ class Search:
         self._by: dict[int, str] = {}
         self._early: dict[int, Observation] = {}
         self._fresh: list[Trial] = []
-        if defaults is not None:
-            self._params[DEFAULTS] = dict(defaults)
+        for i, config in enumerate([defaults] if isinstance(defaults, dict) else defaults or []):
+            candidate = DEFAULTS - i
+            self._params[candidate] = dict(config)
             trial = Trial(
-                0, DEFAULTS, dict(defaults), defaults_budget, bracket=DEFAULTS, proposed_by="defaults",
+                i, candidate, dict(config), defaults_budget, bracket=DEFAULTS, proposed_by="defaults",
                 ceiling=self._ceiling(defaults_budget),
             )
             self.history.trials.append(trial)

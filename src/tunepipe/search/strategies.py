@@ -107,15 +107,28 @@ class Strategy:
         """Keys set away from their default that this strategy does not read, sorted."""
         return sorted(settings.changed - self.reads(settings))
 
-    def space_problem(self, space: Space) -> str | None:
-        """Why ``space`` does not suit this strategy's sampler (the first reason), or None."""
+    @property
+    def several_kinds(self) -> bool:
+        """Whether the strategy can choose among several model kinds (``model.kind`` a list).
+
+        Its sampler must take one space per kind: random and grid sample a list of spaces as
+        scikit-learn's searches do, tpe samples the kind and then the kind's own hyperparameters
+        (a conditional space). CMA-ES and the genetic algorithm search one fixed set of
+        hyperparameters, and pbt perturbs one LightGBM booster's.
+        """
+        return self.sampler in ("random", "grid", "tpe") and self.scheduler != "pbt"
+
+    def space_problem(self, space: Space, where: str = "search.space") -> str | None:
+        """Why ``space`` (written at ``where``) does not suit this strategy's sampler (the first
+        reason), or None."""
         if isinstance(space, list) and self.sampler != "grid":
             return (
-                f"search.space is a list of {len(space)} sub-grids, but only strategy grid takes a list; "
+                f"{where} is a list of {len(space)} sub-grids, but only strategy grid takes a list; "
                 "set search.strategy: grid, or write one mapping of hyperparameters"
             )
+        top = where
         for i, grid in enumerate(space if isinstance(space, list) else [space]):
-            where = f"search.space[{i}]" if isinstance(space, list) else "search.space"
+            where = f"{top}[{i}]" if isinstance(space, list) else top
             for name, dist in grid.items():
                 if self.sampler == "grid" and dist.choices is None:
                     return (
@@ -136,7 +149,7 @@ class Strategy:
 
 def _random(settings: SearchSettings, seed: int, n_configs: int) -> tuple[RandomSampler, int, tuple[str, ...]]:
     """The random sampler for ``n_configs`` configurations, and how many distinct ones it has."""
-    assert isinstance(settings.space, dict)  # a list of sub-grids is for grid only (space_problem)
+    # A list: one space per model kind (several kinds); sub-grids are for grid only (space_problem).
     random = RandomSampler(settings.space, seed, n_configs)
     if random.size is not None and random.size < n_configs:
         note = (f"search.space has only {random.size} distinct points (all choices), "
@@ -197,17 +210,15 @@ def _build_asha(settings: SearchSettings, resources: Resources, seed: int, froze
 
 def _build_tpe(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     random, n, notes = _random(settings, seed, settings.n_candidates)
-    assert isinstance(settings.space, dict)
     return Built(TPESampler(settings.space, seed, random), FIFO(n, resources.max_resources), settings.window, notes)
 
 
 def _build_bohb(settings: SearchSettings, resources: Resources, seed: int, frozen: frozenset[str]) -> Built:
     hyperband, random, notes = _hyperband(settings, resources, seed)
-    assert isinstance(settings.space, dict)
-    # The model needs d + 1 observations at one budget (Falkner et al.'s N_min).
-    tpe = TPESampler(
-        settings.space, seed, random, n_startup=len(settings.space) + 1, random_fraction=BOHB_RANDOM_FRACTION
-    )
+    # The model needs d + 1 observations at one budget (Falkner et al.'s N_min); with one space per
+    # model kind, d of the largest (the kind is one of its dimensions).
+    d = max(len(s) for s in settings.space) if isinstance(settings.space, list) else len(settings.space)
+    tpe = TPESampler(settings.space, seed, random, n_startup=d + 1, random_fraction=BOHB_RANDOM_FRACTION)
     return Built(tpe, hyperband, settings.window, notes)
 
 

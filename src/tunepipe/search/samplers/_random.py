@@ -22,17 +22,21 @@ class RandomSampler(Sampler):
     """The ``candidate``-th draw of one seeded ``ParameterSampler`` stream.
 
     Args:
-        space: Hyperparameter -> distribution.
+        space: Hyperparameter -> distribution; or a list of such spaces, one per model kind (each
+            holding ``kind``): as scikit-learn's ``ParameterSampler``, each draw picks one of
+            them uniformly, then draws its hyperparameters.
         seed: The search's seed.
         n_configs: How many configurations the search plans to draw. Only matters when every
             dimension is a list of choices: ``ParameterSampler`` then samples the grid without
             replacement, and which points it picks depends on how many it is asked for.
     """
 
-    def __init__(self, space: dict[str, Distribution], seed: int, n_configs: int) -> None:
-        distributions = {name: to_sklearn(d) for name, d in sorted(space.items())}
+    def __init__(self, space: dict[str, Distribution] | list[dict[str, Distribution]], seed: int, n_configs: int) -> None:
+        spaces = space if isinstance(space, list) else [space]
+        converted = [{name: to_sklearn(d) for name, d in sorted(s.items())} for s in spaces]
+        distributions: Any = converted if isinstance(space, list) else converted[0]
         n_iter = n_configs
-        if all(isinstance(d, list) for d in distributions.values()):
+        if all(isinstance(d, list) for s in converted for d in s.values()):
             self.size = len(ParameterGrid(distributions))
             n_iter = min(n_configs, self.size)  # the same points ParameterSampler gives, without its warning
         else:

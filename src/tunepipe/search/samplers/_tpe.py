@@ -9,6 +9,13 @@ Optuna's constant liar keeps TPE from proposing again) and asked for one trial.
 With ``random_fraction`` and a model fitted on the largest budget that has enough observations,
 it is BOHB's sampler (Falkner, Klein & Hutter, "BOHB: Robust and Efficient Hyperparameter
 Optimization at Scale", ICML 2018), paired with the Hyperband scheduler.
+
+With several model kinds the space is conditional: TPE first picks ``kind``, then that kind's
+hyperparameters, each named ``<kind>__<name>`` in Optuna's study (two kinds' ``max_features``
+are different dimensions). Optuna's multivariate TPE with ``group=True`` models each set of
+hyperparameters that occur together (one kind's) jointly, over the trials that have them, and
+``kind`` over every trial: a kind whose trials keep landing in the worse group is proposed less
+(TPE's own allocation among kinds, as in Optuna's documented conditional search).
 """
 
 from __future__ import annotations
@@ -18,8 +25,11 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import warnings
+
 import numpy as np
 import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from tunepipe.space import Distribution
@@ -27,7 +37,7 @@ from tunepipe.results import Observation
 from tunepipe.search._types import History
 from tunepipe.search.samplers._base import Sampler
 from tunepipe.search.samplers._random import RandomSampler
-from tunepipe.space import plain, to_optuna
+from tunepipe.space import KIND, plain, to_optuna
 
 # Optuna's default: TPE needs this many observations before its model beats random draws.
 DEFAULT_STARTUP = 10
@@ -56,15 +66,25 @@ class TPESampler(Sampler):
 
     def __init__(
         self,
-        space: dict[str, Distribution],
+        space: dict[str, Distribution] | list[dict[str, Distribution]],
         seed: int,
         random: RandomSampler,
         *,
         n_startup: int = DEFAULT_STARTUP,
         random_fraction: float = 0.0,
     ) -> None:
-        self._space = dict(sorted(space.items()))
-        self._distributions = {name: to_optuna(d) for name, d in self._space.items()}
+        # One space per model kind (a list, each holding `kind`), or one space: then a single "kind".
+        spaces = space if isinstance(space, list) else [space]
+        self._conditional = isinstance(space, list)
+        self._spaces: dict[Any, dict[str, Distribution]] = {
+            (s[KIND].choices or [None])[0] if self._conditional else None:
+                dict(sorted((n, d) for n, d in s.items() if not (self._conditional and n == KIND)))
+            for s in spaces
+        }
+        self._kind_distribution = CategoricalDistribution(list(self._spaces))
+        self._distributions = {
+            kind: {_optuna_name(kind, n): to_optuna(d) for n, d in sub.items()} for kind, sub in self._spaces.items()
+        }
         self._seed = seed
         self._random = random
         self.n_startup = n_startup
@@ -88,14 +108,24 @@ class TPESampler(Sampler):
         trials = [self._frozen(o.trial.params, *_outcome(o))
                   for o in history.observations if o.trial.budget == budget and not o.trial.is_defaults]
         trials += [self._frozen(t.params) for t in history.pending if t.budget == budget and not t.is_defaults]
-        sampler = optuna.samplers.TPESampler(
-            seed=int(seeds[1]), n_startup_trials=0, multivariate=True, constant_liar=True
-        )
+        with warnings.catch_warnings():
+            # "group is an experimental feature": Optuna's flag, not something a user can act on.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(
+                seed=int(seeds[1]), n_startup_trials=0, multivariate=True, constant_liar=True,
+                group=self._conditional,
+            )
         with quiet_optuna():
             study = optuna.create_study(direction="maximize", sampler=sampler)
             study.add_trials(trials)
-            asked = study.ask(self._distributions)
-        return {name: plain(value) for name, value in asked.params.items()}
+            if not self._conditional:
+                asked = study.ask(self._distributions[None])
+                return {name: plain(value) for name, value in asked.params.items()}
+            # Define-by-run: the kind first, then only its own hyperparameters.
+            asked = study.ask()
+            kind = asked.suggest_categorical(KIND, self._kind_distribution.choices)  # type: ignore[arg-type]
+            values = {name: _suggest(asked, _optuna_name(kind, name), d) for name, d in self._spaces[kind].items()}
+        return {KIND: kind, **{name: plain(value) for name, value in values.items()}}
 
     def model_budget(self, history: History) -> int | None:
         """The largest budget with at least ``n_startup`` informative observations (None: none has).
@@ -117,10 +147,30 @@ class TPESampler(Sampler):
         steps: dict[int, float] | None = None,
     ) -> FrozenTrial:
         """An Optuna trial for ``params`` in ``state``, with its value or its intermediate values."""
-        inside = {name: _clip(params[name], dist) for name, dist in self._space.items()}
+        kind = params[KIND] if self._conditional else None
+        inside = {_optuna_name(kind, name): _clip(params[name], dist) for name, dist in self._spaces[kind].items()}
+        distributions: dict[str, BaseDistribution] = dict(self._distributions[kind])
+        if self._conditional:
+            inside, distributions = {KIND: kind, **inside}, {KIND: self._kind_distribution, **distributions}
         return create_trial(
-            state=state, value=value, params=inside, distributions=self._distributions, intermediate_values=steps,
+            state=state, value=value, params=inside, distributions=distributions, intermediate_values=steps,
         )
+
+
+def _optuna_name(kind: Any, name: str) -> str:
+    """A hyperparameter's name in Optuna's study: ``<kind>__<name>`` with several kinds (each kind's
+    hyperparameters are their own dimensions), else its own name."""
+    return name if kind is None else f"{kind}__{name}"
+
+
+def _suggest(trial: optuna.Trial, name: str, dist: Distribution) -> Any:
+    """Optuna's suggestion for one hyperparameter of ``dist`` (define-by-run, conditional spaces)."""
+    if dist.choices is not None:
+        return trial.suggest_categorical(name, list(dist.choices))
+    assert dist.low is not None and dist.high is not None
+    if dist.type == "int":
+        return trial.suggest_int(name, int(dist.low), int(dist.high), log=dist.log)
+    return trial.suggest_float(name, dist.low, dist.high, log=dist.log)
 
 
 def _outcome(o: Observation) -> tuple[TrialState, float | None, dict[int, float] | None]:

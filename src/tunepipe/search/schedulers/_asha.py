@@ -9,15 +9,15 @@ not yet promoted; if there is none, start a new configuration in rung 0. No rung
 
 from __future__ import annotations
 
-from tunepipe.results import Observation, rank_order
+from tunepipe.results import Observation
 from tunepipe.search._types import History
-from tunepipe.search.schedulers._base import Bracket, Scheduler, Slot, geometric_budgets, keep
+from tunepipe.search.schedulers._base import Bracket, Scheduler, Slot, geometric_budgets, keep, promotion_order
 
 
 def promotable(observed: list[Observation], promoted: set[int], factor: float) -> list[int]:
     """Candidates of a rung ASHA may promote now: in the top ``floor(n / factor)`` of the ``n``
     observations so far, scored, and not promoted already; best first."""
-    top = rank_order(observed)[: keep(len(observed), factor)]
+    top = promotion_order(observed)[: keep(len(observed), factor)]
     return [o.trial.candidate for o in top if o.status == "ok" and o.trial.candidate not in promoted]
 
 

@@ -7,8 +7,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from tunepipe.results import Race, Segment
+from collections.abc import Sequence
+
+from tunepipe.results import Observation, Race, Segment, rank_order
 from tunepipe.search._types import History
+from tunepipe.space import KIND
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,27 @@ def latest_rung(history: History, bracket: int, n_rungs: int) -> set[int]:
     if not rungs or max(rungs) >= n_rungs - 1:
         return set()
     return {t.candidate for t in history.trials_at(bracket, max(rungs))}
+
+
+def promotion_order(observations: Sequence[Observation]) -> list[Observation]:
+    """A rung's observations in the order they are promoted: best first (:func:`rank_order`).
+
+    With several model kinds, a kind is compared only with itself below the full budget: a
+    budget is the same share of each kind's full budget, but one kind's early rounds say little
+    about another's (3 boosting rounds against a logistic regression fitted in full). So the
+    slots go round by rank within kind: every kind's best first, then every kind's second, ...;
+    within a round the better score goes first (then the lower trial number).
+    """
+    if not any(KIND in o.trial.params for o in observations):
+        return rank_order(observations)
+    within: dict[int, int] = {}
+    seen: dict[object, int] = {}
+    for o in rank_order(observations):
+        kind = o.trial.params.get(KIND)
+        within[o.trial.number] = seen.get(kind, 0)
+        seen[kind] = within[o.trial.number] + 1
+    overall = {o.trial.number: i for i, o in enumerate(rank_order(observations))}
+    return sorted(observations, key=lambda o: (within[o.trial.number], overall[o.trial.number]))
 
 
 def keep(n: int, factor: float) -> int:

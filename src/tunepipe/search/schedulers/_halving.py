@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tunepipe.results import rank_order
 from tunepipe.search._types import History
-from tunepipe.search.schedulers._base import Bracket, Scheduler, Slot, latest_rung
+from tunepipe.search.schedulers._base import Bracket, Scheduler, Slot, latest_rung, promotion_order
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ class HalvingBracket:
             previous = history.observed_at(b.number, rung - 1)
             if len(previous) < len(history.trials_at(b.number, rung - 1)):
                 return None  # rung - 1 is still running
-            survivors = sorted(o.trial.candidate for o in rank_order(previous)[: b.n_configs[rung]])
+            survivors = sorted(o.trial.candidate for o in promotion_order(previous)[: b.n_configs[rung]])
             issued = {t.candidate for t in history.trials_at(b.number, rung)}
             waiting = [c for c in survivors if c not in issued]
             if waiting:
