@@ -260,7 +260,7 @@ def read_split(root: Path) -> Any:
     """
     from tunepipe import io
 
-    return io.load_split(io.read_split_ref(root))
+    return io.read_split(io.read_split_ref(root))
 
 
 def machine() -> str:

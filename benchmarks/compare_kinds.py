@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: failed ({run.returncode}); log: {run.log.read_text()[-2000:]}")
                 continue
             trials = pd.read_csv(root / "reports" / "trials.csv")
-            timings = pd.read_csv(root / "reports" / "timings.csv")
+            timings = pd.read_csv(root / ".tunepipe" / "timings.csv")
             per_kind = trials.merge(timings[["trial", "fit_seconds"]], on="trial").groupby("kind")
             winner = trials.loc[trials["trial"] == run.cv["best_trial"], "kind"].item()
             split = read_split(root)
