@@ -178,6 +178,45 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]] | None, list[str], str]]
      ["search.strategy=pbt", "search.pbt_interval=9", "search.space={max_bin: {choices: [63, 255]}, min_child_samples: {choices: [5, 10]}}"],
      r"search.space names only \['max_bin', 'min_child_samples'\], which LightGBM fixes when it bins the data, but "
      r"strategy pbt perturbs hyperparameters between boosting rounds; add one it can change"),
+    # --- params: several model kinds in one search
+    ("unknown kind in the list", "run", NONE, ["model.kind=[lightgbm, random_forrest]", "search.space=null"],
+     r"model.kind lists 'random_forrest', but each kind must be one of: .*; did you mean 'random_forest'\?; "
+     r"fix it or remove it from the list"),
+    ("a kind listed twice", "run", NONE, ["model.kind=[lightgbm, lightgbm]"],
+     r"model.kind lists lightgbm twice, but each kind is searched once; remove one"),
+    ("a space for a kind not listed", "run", NONE,
+     ["model.kind=[lightgbm, random_forest]", "search.space={extra_trees: {max_features: {low: 0.2, high: 0.9}}}"],
+     r"search.space.extra_trees is set, but model.kind \[lightgbm, random_forest\] does not list extra_trees; "
+     r"add extra_trees to model.kind, or remove search.space.extra_trees"),
+    ("one space for several kinds", "run", NONE, ["model.kind=[lightgbm, random_forest]", LR_ONLY],
+     r"search.space is one mapping of hyperparameters, but model.kind lists several kinds \[lightgbm, random_forest\], "
+     r"each with its own space; write it per kind \(search.space.lightgbm: \{...\}\), or null for each kind's default space"),
+    ("a space per kind for one kind", "run", NONE, ["search.space={random_forest: {max_features: {low: 0.2, high: 0.9}}}"],
+     r"search.space.random_forest is a space for model kind random_forest, but model.kind is one kind \(lightgbm\); "
+     r"list the kinds in model.kind"),
+    ("flat params for several kinds", "run", NONE, ["model.kind=[lightgbm, random_forest]", "search.space=null",
+                                                    "model.params={max_bin: 63}"],
+     r"model.params.max_bin is set, but with several kinds model.params maps each kind to its parameters; "
+     r"write each kind's parameters under its name, e.g. model.params.lightgbm.max_bin: value"),
+    ("a kind's param on another kind", "run", NONE, ["model.kind=[lightgbm, random_forest]", "search.space=null",
+                                                    "model.params={random_forest: {num_leaves: 15}}"],
+     r"model.params.random_forest.num_leaves is not a parameter of RandomForestClassifier / RandomForestRegressor"),
+    ("a kind's space rejected by its estimator", "run", NONE,
+     ["model.kind=[lightgbm, random_forest]", "search.space={random_forest: {min_samples_leaf: {low: -3, high: 5, type: int}}}"],
+     r"search.space.random_forest.min_samples_leaf can be -3 \(its low\), but RandomForestClassifier / RandomForestRegressor rejects "
+     r"min_samples_leaf=-3 .*; raise search.space.random_forest.min_samples_leaf.low"),
+    ("several kinds with cmaes", "run", NONE, ["model.kind=[lightgbm, random_forest]", "search.space=null",
+                                              "search.strategy=cmaes"],
+     r"search.strategy is cmaes, but model.kind lists several kinds \[lightgbm, random_forest\] and cmaes searches one "
+     r"kind's space; use one of random, grid, halving, hyperband, asha, tpe, bohb, or one model.kind"),
+    ("several kinds with pbt", "run", NONE, ["model.kind=[lightgbm, random_forest]", "search.space=null",
+                                            "search.strategy=pbt"],
+     r"search.strategy is pbt, but model.kind lists several kinds"),
+    ("a classifier-only kind for regression", "run", NONE,
+     ["model.kind=[lightgbm, logistic_regression]", "search.space=null", "data.task=regression", "data.target=x1",
+      "search.scoring=r2", "evaluate.metrics=[r2]"],
+     r"model.kind lists 'logistic_regression', but it has no regressor for data.task regression; remove it from the "
+     r"list \(kinds with one: lightgbm, random_forest, extra_trees, hist_gradient_boosting, ridge\)"),
     # --- params: -S syntax
     ("dask scheduler unreachable", "run", NONE, ["execution.runner=dask", "execution.dask_address=tcp://127.0.0.1:9"],
      r"execution.dask_address is 'tcp://127.0.0.1:9', but no Dask scheduler answers there \(Connection refused within 5 s\); "

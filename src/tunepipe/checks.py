@@ -23,7 +23,7 @@ import pandas as pd
 from tunepipe import data, lgbm
 from tunepipe.config import Config, Distribution, Task
 from tunepipe.errors import ConfigError
-from tunepipe.models import REGISTRY, build_pipeline, estimator_name, resource_param, split_features
+from tunepipe.models import REGISTRY, build_pipeline, estimator_class, estimator_name, resource_param, split_features
 from tunepipe.scoring import frozen_params
 from tunepipe.space import KIND
 
@@ -133,6 +133,8 @@ def check_params_fit(
         _check_kind_fit(cfg, cfg.model.kind, task, X, y, tuned=tuned, extra=extra)  # type: ignore[arg-type]
         return
     # Several kinds: each kind's params and space on its own estimator (the winner's: its kind's).
+    for kind in cfg.model.kinds:
+        estimator_class(kind, task, listed=True)
     for kind in cfg.model.kinds:
         if KIND in extra and extra[KIND] != kind:
             continue

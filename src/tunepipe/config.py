@@ -573,10 +573,14 @@ def _check_unknown_keys(
             )
         annotation = fields[key].annotation
         if (*prefix, key) == ("search", "space") and isinstance(value, (dict, list)):
-            # Hyperparameter names are free; each one's distribution keys are not.
-            grids = value if isinstance(value, list) else [value]
-            for i, grid in enumerate(grids):
-                where = ("search", f"space[{i}]") if isinstance(value, list) else ("search", "space")
+            # Hyperparameter names (and model kinds) are free; each one's distribution keys are not.
+            if _space_shape(value) == "per-kind":
+                grids, places = list(value.values()), [("search", "space", str(kind)) for kind in value]
+            elif isinstance(value, list):
+                grids, places = value, [("search", f"space[{i}]") for i in range(len(value))]
+            else:
+                grids, places = [value], [("search", "space")]
+            for grid, where in zip(grids, places):
                 for name, dist in (grid.items() if isinstance(grid, dict) else []):
                     _check_unknown_keys(dist, Distribution, (*where, str(name)), source)
             continue

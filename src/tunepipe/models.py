@@ -274,16 +274,20 @@ def _preprocessor(kind: Preprocessing, numeric: list[str], categorical: list[str
     return transformer.set_output(transform="pandas")
 
 
-def estimator_class(kind: str, task: str) -> Callable[..., BaseEstimator]:
-    """The estimator class for ``kind`` and ``task``; ConfigError if the pair does not exist."""
+def estimator_class(kind: str, task: str, *, listed: bool = False) -> Callable[..., BaseEstimator]:
+    """The estimator class for ``kind`` and ``task``; ConfigError if the pair does not exist
+    (``listed``: ``kind`` is one of several in ``model.kind``)."""
     spec = REGISTRY[kind]
     cls = spec.regressor if task == "regression" else spec.classifier
     if cls is None:
         fits = [k for k, s in REGISTRY.items() if (s.regressor if task == "regression" else s.classifier)]
-        raise ConfigError(
-            f"model.kind is '{kind}', but it has no {'regressor' if task == 'regression' else 'classifier'} "
-            f"for data.task {task}; use one of: {', '.join(fits)}"
-        )
+        family = "regressor" if task == "regression" else "classifier"
+        if listed:
+            raise ConfigError(
+                f"model.kind lists '{kind}', but it has no {family} for data.task {task}; remove it from the list "
+                f"(kinds with one: {', '.join(fits)})"
+            )
+        raise ConfigError(f"model.kind is '{kind}', but it has no {family} for data.task {task}; use one of: {', '.join(fits)}")
     return cls
 
 

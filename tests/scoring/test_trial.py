@@ -15,7 +15,9 @@ from tunepipe.data import folds_from_plan, prepare
 from tunepipe.results import Trial
 from tunepipe.search.racing import Race
 from tunepipe.execution import ProcessEnv
-from tunepipe import execution, lgbm
+from tunepipe import execution, lgbm, scoring
+from tunepipe.models import build_pipeline
+from tunepipe.scoring.spec import KindOption
 from tunepipe.scoring import lineage_key, refit_budget, score_trial
 from tunepipe.scoring.folds import subsample
 
@@ -276,3 +278,55 @@ def test_without_best_iteration_scoring_early_stopping_scores_and_refits_at_the_
     plain = score_trial(_trial(0, params, 0, stopped.best_budget), prepared.X_train, prepared.y_train, folds,
                            _setup(prepared, score_best_iteration=False), len(prepared.train))
     assert plain.fold_scores == stopped.fold_scores and plain.best_budget is None
+
+
+# A search over several kinds: lightgbm with a fixed max_bin, a forest with a fixed max_depth.
+KINDS = dict(kinds=(KindOption("lightgbm", {"max_bin": 63}), KindOption("random_forest", {"max_depth": 4}),
+                    KindOption("logistic_regression", {})), max_resources=200, early_stopping=5)
+
+
+@pytest.mark.parametrize(("params", "budget", "kind", "own", "fixed", "n_resources"), [
+    # A forest's full budget is 100 trees: 60 of 200 is 30 trees, with the forest's own fixed params.
+    ({"kind": "random_forest", "min_samples_leaf": 3}, 60, "random_forest", {"min_samples_leaf": 3}, {"max_depth": 4}, 30),
+    # Boosting rounds are the budget itself.
+    ({"kind": "lightgbm", "num_leaves": 7}, 40, "lightgbm", {"num_leaves": 7}, {"max_bin": 63}, 40),
+    # No resource: the estimator's own fit.
+    ({"kind": "logistic_regression", "C": 0.5}, 60, "logistic_regression", {"C": 0.5}, {}, None),
+])
+def test_a_trial_of_several_kinds_scores_as_its_kind_alone(prepared, params, budget, kind, own, fixed, n_resources):
+    """Against scikit-learn's cross-validation of the kind's own pipeline, built by hand."""
+    setup = _setup(prepared, kind="lightgbm", **KINDS)
+    ours = score_trial(_trial(0, params, 0, budget), prepared.X_train, prepared.y_train, folds_from_plan(prepared.fold),
+                       setup, len(prepared.train))
+    assert ours.trial.params == params and ours.trial.budget == budget  # the trial as asked
+    merged = {**fixed, **own} | ({"n_estimators": n_resources} if n_resources else {})
+    pipeline = build_pipeline(kind, "binary", list(prepared.numeric), list(prepared.categorical), merged, seed=0)
+    theirs = cross_val_score(pipeline, prepared.X_train, prepared.y_train, cv=PredefinedSplit(prepared.fold),
+                             scoring="roc_auc")
+    if kind == "lightgbm":  # early stopping (5 rounds) scores it at its best round count on the mean curve
+        assert ours.best_budget is not None and ours.best_budget <= budget
+        pipeline.set_params(model__n_estimators=ours.best_budget)
+        theirs = cross_val_score(pipeline, prepared.X_train, prepared.y_train, cv=PredefinedSplit(prepared.fold),
+                                 scoring="roc_auc")
+    else:
+        assert ours.best_budget is None
+    np.testing.assert_allclose(ours.fold_scores, theirs, rtol=1e-12)
+    # The refit: the same kind's pipeline with the same parameters.
+    refit = scoring.refit(setup, params, prepared.X_train, prepared.y_train, budget)
+    assert type(refit[-1]) is type(pipeline[-1])
+    assert {k: refit[-1].get_params()[k] for k in merged if k != "n_estimators"} == {
+        k: v for k, v in merged.items() if k != "n_estimators"}
+    if n_resources:
+        assert refit[-1].get_params()["n_estimators"] == n_resources
+
+
+def test_live_boosters_are_named_as_the_kind_alone(prepared) -> None:
+    """lineage_key of a configuration of several kinds is that of its kind's own setup: the flow
+    frees what the trial grew."""
+    several = _setup(prepared, kind="lightgbm", **KINDS)
+    alone, params, _ = several.narrow({"kind": "lightgbm", "num_leaves": 7}, 40)
+    assert params == {"num_leaves": 7} and alone.spec.kinds == () and alone.spec.fixed_params == {"max_bin": 63}
+    assert lineage_key({"kind": "lightgbm", "num_leaves": 7}, several) == lineage_key({"num_leaves": 7}, alone)
+    forest, _, trees = several.narrow({"kind": "random_forest"}, 200)
+    assert (forest.spec.kind, forest.spec.early_stopping, forest.run.continue_boosting, trees) == (
+        "random_forest", None, False, 100)
