@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from sklearn.model_selection import ParameterGrid
 
 from tests.conftest import BASE_RAW
 from tests.search.conftest import drive, observe
@@ -41,7 +42,7 @@ def _objective(trial: Trial) -> float:
     return QUALITY[trial.params[KIND]] - 0.001 * len(trial.params)
 
 
-@pytest.mark.parametrize("strategy", ["random", "tpe", "halving", "hyperband", "asha", "bohb"])
+@pytest.mark.parametrize("strategy", ["random", "grid", "tpe", "halving", "hyperband", "asha", "bohb"])
 def test_each_configuration_holds_its_kind_and_only_that_kinds_hyperparameters(strategy: str) -> None:
     ran = drive(_search(strategy), _objective, workers=2, seed=1)
     seen = Counter()
@@ -49,9 +50,12 @@ def test_each_configuration_holds_its_kind_and_only_that_kinds_hyperparameters(s
         params = o.trial.params
         kind = params[KIND]
         # Exactly the kind's default space (the one params.yaml's null stands for), nothing of another kind.
-        assert set(params) - {KIND} == set(default_space(kind)), (kind, params)
+        assert set(params) - {KIND} == set(default_space(kind, grid=strategy == "grid")), (kind, params)
         seen[kind] += 1
     assert set(seen) == set(KINDS)  # every kind was tried
+    if strategy == "grid":  # every point of every kind's grid, once
+        assert sum(seen.values()) == sum(len(ParameterGrid(
+            {k: v["choices"] for k, v in default_space(kind, grid=True).items()})) for kind in KINDS)
 
 
 def test_tpe_proposes_from_the_conditional_space_and_learns_which_kind_wins() -> None:
