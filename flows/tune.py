@@ -188,8 +188,9 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
         error = SearchError(report.all_failed_message(search.observations))
         return Failed(message=str(error), data=error)
 
-    trials = report.trials_table(search.observations, cfg.search.param_names)
-    cv = report.cv_metrics(search.observations, cfg.search.scoring, search.name)
+    metrics, refit = cfg.search.metrics, cfg.search.refit_metric
+    trials = report.trials_table(search.observations, cfg.search.param_names, metrics, refit)
+    cv = report.cv_metrics(search.observations, refit, search.name, metrics)
     if cfg.search.time_budget is not None:
         cv["time_budget_spent"] = search.closed
     winner = winner_record(search, cfg.search.resource)
@@ -203,7 +204,7 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     at = at_round(best).replace(",", "", 1)
     logger.info(
         "winner: %s, CV %s %.5f%s (the best at the largest budget). Outputs: %s",
-        best.trial.label, cfg.search.scoring, cv["best_score"], at, ", ".join(str(p) for p in paths),
+        best.trial.label, refit, cv["best_score"], at, ", ".join(str(p) for p in paths),
     )
     return {
         "cv": cv, "winner": winner, "outputs": [str(p) for p in paths], "artifacts": [artifact],

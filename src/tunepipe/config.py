@@ -153,7 +153,11 @@ class SearchConfig(_Section):
     # random, grid, tpe: each trial races the best so far fold by fold and stops after its first
     # folds if it scores below it on each of them (search/schedulers/_racing.py).
     racing: bool = True
-    scoring: str = "roc_auc"
+    # One scikit-learn scorer, or a list: every one is computed on every fold of every trial.
+    scoring: str | list[str] = "roc_auc"
+    # With several scorers: the one that ranks, races, stops early and picks the winner (null: the
+    # first listed); the others are recorded.
+    refit: str | None = None
     # Seconds (or "10m", "1h") after which no new trial is asked: running trials finish, then the
     # refit. The trials reached then depend on the machine; n_candidates stays the reproducible budget.
     time_budget: float | None = None
@@ -210,14 +214,53 @@ class SearchConfig(_Section):
 
     @field_validator("scoring")
     @classmethod
-    def _known_scorer(cls, v: str) -> str:
+    def _known_scorer(cls, v: str | list[str]) -> str | list[str]:
         names = get_scorer_names()
+        if isinstance(v, list):
+            if not v:
+                raise ValueError(f"{KEY} is [], but must name a scorer or list several; e.g. roc_auc")
+            repeated = next((m for i, m in enumerate(v) if m in v[:i]), None)
+            if repeated is not None:
+                raise ValueError(f"{KEY} lists {repeated} twice, but each scorer is computed once; remove one")
+            for name in v:
+                if name not in names:
+                    raise ValueError(
+                        f"{KEY} lists '{name}', but every entry must be a scikit-learn scorer name"
+                        f"{did_you_mean(name, names)} (see sklearn.metrics.get_scorer_names())"
+                    )
+            return v[0] if len(v) == 1 else v  # a list of one scorer is that scorer
         if v not in names:
             raise ValueError(
                 f"{KEY} is '{v}', but must be a scikit-learn scorer name{did_you_mean(v, names)} "
                 "(see sklearn.metrics.get_scorer_names())"
             )
         return v
+
+    @model_validator(mode="after")
+    def _refit_among_scoring(self) -> SearchConfig:
+        if self.refit is not None and self.refit not in self.metrics:
+            listed = f"[{', '.join(self.metrics)}]" if isinstance(self.scoring, list) else f"'{self.scoring}'"
+            raise ValueError(
+                f"search.refit is '{self.refit}', but must be one of search.scoring ({listed}): the refit "
+                f"metric picks the winner among the metrics computed; add '{self.refit}' to search.scoring, "
+                "or set search.refit to one of them (null: the first)"
+            )
+        return self
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every scorer computed on every fold, in the order listed."""
+        return tuple(self.scoring) if isinstance(self.scoring, list) else (self.scoring,)
+
+    @property
+    def refit_metric(self) -> str:
+        """The scorer that ranks, races, stops early and picks the winner."""
+        return self.refit or self.metrics[0]
+
+    @property
+    def other_metrics(self) -> tuple[str, ...]:
+        """The scorers recorded besides the refit metric, in the order listed."""
+        return tuple(m for m in self.metrics if m != self.refit_metric)
 
     @field_validator("space")
     @classmethod

@@ -274,7 +274,8 @@ def validate(df: pd.DataFrame, cfg: Config, scorers: bool = True) -> Task:
 
 def check_scorers(cfg: Config, y: pd.Series, task: Task) -> None:
     """``search.scoring`` and every ``evaluate.metrics`` scorer fit the task."""
-    check_scorer(cfg.search.scoring, y, task)
+    for name in cfg.search.metrics:
+        check_scorer(name, y, task)
     if cfg.evaluate.metrics != "auto":
         for name in cfg.evaluate.metrics:
             check_scorer(name, y, task, key="evaluate.metrics")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -43,8 +44,11 @@ def holdout_metrics(
     scoring: str,
     task: Task,
     metrics: Literal["auto"] | list[str] = "auto",
+    also: Sequence[str] = (),
 ) -> dict[str, float]:
-    """``{"score": search.scoring on the holdout, scoring: same, **metrics}``.
+    """``{"score": search.scoring on the holdout, scoring: same, **also, **metrics}``.
+
+    ``also``: the search's other scorers (``search.scoring`` a list), by their scorer names.
 
     ``metrics="auto"`` adds the task's standard metrics: classification ``roc_auc`` (one-vs-rest
     for multiclass), ``log_loss``, ``accuracy``; regression ``rmse``, ``mae``, ``r2``. A standard
@@ -54,6 +58,7 @@ def holdout_metrics(
     # No warning is silenced here: on the holdout, an undefined metric or an unseen class is news.
     score = float(get_scorer(scoring)(model, X, y))
     out = {"score": score, scoring: score}
+    out |= {name: float(get_scorer(name)(model, X, y)) for name in also}
     if metrics == "auto":
         return out | _standard_metrics(model, X, y, task)
     for name in metrics:

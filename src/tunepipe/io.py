@@ -552,6 +552,7 @@ def write_trial_result(cache_dir: str | Path, key: str, observation: Observation
         "error": o.error,
         "fit_times": list(o.fit_times),
         "score_times": list(o.score_times),
+        "metrics": {name: [None if math.isnan(s) else s for s in values] for name, values in o.metrics.items()},
     }
     write_files(directory, {Path(f"{key}.json"): lambda f: f.write(json.dumps(record).encode())})
 
@@ -572,6 +573,8 @@ def read_trial_result(cache_dir: str | Path, key: str, trial: Trial) -> Observat
             trial, scores, best_budget=best, status=status, error=str(record["error"]),
             fit_times=tuple(float(t) for t in record["fit_times"]),
             score_times=tuple(float(t) for t in record["score_times"]),
+            metrics={str(name): tuple(math.nan if s is None else float(s) for s in values)
+                     for name, values in record.get("metrics", {}).items()},
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -655,6 +655,18 @@ class LiveBooster:
         self._view.set(predictions)
         return self.metric.scoring, float(self._scorer(self._view, self._X_stub, self.fold.y_valid)), True
 
+    def scores_at(self, scorings: Sequence[str], X_valid: pd.DataFrame, rounds: int) -> tuple[float, ...]:
+        """Each scorer of ``scorings`` after ``rounds`` rounds on the validation rows ``X_valid``
+        (the fold's preprocessed features): the booster's predictions there, as the wrapper fitted
+        with that many rounds returns them, scored once (several metrics of a trial)."""
+        with self._lock:
+            predictions = self.booster.predict(X_valid, num_iteration=self._iterations[rounds - 1])
+        view: _Predictions = (
+            _RegressorPredictions() if self.fold.classes is None else _ClassifierPredictions(self.fold.classes)
+        )
+        view.set(predictions)
+        return tuple(float(get_scorer(s)(view, self._X_stub, self.fold.y_valid)) for s in scorings)
+
     def estimated_bytes(self) -> int:
         """Memory this booster holds besides the shared fold, as measured (benchmarks/lgbm_engine.py).
 

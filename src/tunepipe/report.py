@@ -16,7 +16,9 @@ import pandas as pd
 from tunepipe.results import Observation, rank_order, winner
 from tunepipe.space import KIND
 
-def trials_table(observations: Sequence[Observation], param_names: list[str]) -> pd.DataFrame:
+def trials_table(
+    observations: Sequence[Observation], param_names: list[str], metrics: Sequence[str] = (), refit: str | None = None
+) -> pd.DataFrame:
     """One row per trial, in trial-number order (``reports/trials.csv``).
 
     ``rank_test_score`` ranks within a rung of a bracket (1 = best; failed and pruned trials rank
@@ -25,6 +27,11 @@ def trials_table(observations: Sequence[Observation], param_names: list[str]) ->
     member whose trees it took over before the step, and the ``param_`` columns hold the parameters
     in force during the step. With several model kinds, ``kind`` names each trial's, and a
     ``param_`` column is empty where the kind has no such hyperparameter.
+
+    With several scorers (``metrics``, ``refit`` the one that decides), every one has the columns
+    of scikit-learn's multi-metric ``cv_results_``: ``split<k>_test_<name>``, ``mean_test_<name>``,
+    ``std_test_<name>``, ``rank_test_<name>`` (ranked as ``rank_test_score``); the ``_score``
+    columns stay the refit metric's, which the progress table, the plots and every decision read.
     """
     ranks: dict[int, int] = {}
     for group in _by_rung(observations).values():
@@ -48,10 +55,23 @@ def trials_table(observations: Sequence[Observation], param_names: list[str]) ->
         row["mean_test_score"] = o.mean_score
         row["std_test_score"] = float(scores.std()) if not math.isnan(o.mean_score) else math.nan
         row["rank_test_score"] = ranks[t.number]
+        for name in metrics if len(metrics) > 1 else ():
+            folds = o.fold_scores if name == refit else o.metrics.get(name, (math.nan,) * len(o.fold_scores))
+            row |= {f"split{k}_test_{name}": s for k, s in enumerate(folds)}
+            values = np.asarray(folds, dtype=float)
+            mean = float(values.mean()) if values.size and not np.isnan(values).any() else math.nan
+            row[f"mean_test_{name}"] = mean
+            row[f"std_test_{name}"] = float(values.std()) if not math.isnan(mean) else math.nan
         row["status"] = o.status
         row["error"] = o.error
         rows.append(row)
     table = pd.DataFrame(rows)
+    for name in metrics if len(metrics) > 1 else ():
+        # Within a rung of a bracket, as rank_test_score: NaN last, ties to the lower trial number.
+        keys = table.assign(_m=table[f"mean_test_{name}"].fillna(-np.inf))
+        ranked = keys.sort_values(["bracket", "rung", "_m", "trial"], ascending=[True, True, False, True], kind="stable")
+        ranked["_r"] = ranked.groupby(["bracket", "rung"]).cumcount() + 1
+        table.insert(table.columns.get_loc(f"std_test_{name}") + 1, f"rank_test_{name}", ranked["_r"].reindex(table.index))
     if scheduled:
         table["parent"] = table["parent"].astype("Int64")  # member numbers, empty where none
     return table
@@ -64,7 +84,9 @@ def _by_rung(observations: Sequence[Observation]) -> dict[tuple[int, int], list[
     return groups
 
 
-def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str) -> dict[str, Any]:
+def cv_metrics(
+    observations: Sequence[Observation], scoring: str, strategy: str, metrics: Sequence[str] = ()
+) -> dict[str, Any]:
     """``metrics/cv.json``: the winner and the shape of the search.
 
     ``best_n_resources`` is the budget the winner's CV score belongs to (its best number of
@@ -72,7 +94,9 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
     the model's default configuration (trial 0; with several model kinds, the best kind's).
     ``n_candidates`` / ``n_resources`` list the strategy's trials and budgets per rung; with several
     brackets, ``brackets`` gives them per bracket. With several model kinds, ``best_by_kind`` is
-    each kind's best score at the largest budget it reached (:func:`best_by_kind`).
+    each kind's best score at the largest budget it reached (:func:`best_by_kind`). With several
+    scorers (``metrics``; ``scoring`` is the refit one), ``best_metrics`` and ``defaults_metrics``
+    give every one's mean CV score for the winner and the defaults' trial.
     """
     best = winner(observations)
     groups = _by_rung([o for o in observations if not o.trial.is_defaults])
@@ -102,6 +126,11 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
             }
             for b in brackets
         }
+    if len(metrics) > 1:
+        out["refit"] = scoring
+        out["best_metrics"] = metric_means(best, metrics, scoring)
+        if defaults is not None:
+            out["defaults_metrics"] = metric_means(defaults, metrics, scoring)
     by_kind = best_by_kind(observations)
     if by_kind:
         out["best_by_kind"] = {kind: o.mean_score for kind, o in by_kind.items()}
@@ -109,6 +138,15 @@ def cv_metrics(observations: Sequence[Observation], scoring: str, strategy: str)
     out["n_failed"] = sum(o.status == "failed" for o in observations)
     out["n_pruned"] = sum(o.status == "pruned" for o in observations)
     out["n_model_proposed"] = model_proposed(observations)
+    return out
+
+
+def metric_means(o: Observation, metrics: Sequence[str], refit: str) -> dict[str, float]:
+    """Every scorer's mean over the folds of ``o`` (NaN if any fold has none), in ``metrics``' order."""
+    out = {}
+    for name in metrics:
+        values = np.asarray(o.fold_scores if name == refit else o.metrics.get(name, (math.nan,)), dtype=float)
+        out[name] = float(values.mean()) if values.size and not np.isnan(values).any() else math.nan
     return out
 
 
@@ -223,6 +261,20 @@ def summary_text(
     ]
     if "best_by_kind" in cv:
         rows.insert(3, ("by kind", ", ".join(f"{k} {v:.5f}" for k, v in cv["best_by_kind"].items())))
+    if "best_metrics" in cv:
+        # Every scorer for the winner, in CV and on the holdout, and for the two baselines.
+        def line(values: dict[str, float]) -> str:
+            return ", ".join(f"{k} {v:.5f}" for k, v in values.items())
+
+        at = next(i for i, (k, _) in enumerate(rows) if k == "baselines") + 1
+        rows[at:at] = [
+            ("CV metrics", line(cv["best_metrics"]) + (f" (the defaults' trial: {line(cv['defaults_metrics'])})"
+                                                         if "defaults_metrics" in cv else "")),
+            ("holdout metrics", line({m: test[m] for m in cv["best_metrics"] if m in test})),
+        ]
+        if "baseline_metrics" in test:
+            rows.insert(at + 2, ("", f"the model's defaults: {line(test['baseline_metrics'])}; "
+                                     f"the defaults' trial: {line(test['defaults_trial_metrics'])}"))
     if outputs:
         rows.append(("outputs", ", ".join(outputs)))
     width = max(len(k) for k, _ in rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -108,6 +108,9 @@ class Observation:
         error: The first line of the error of a failed trial.
         fit_times: Seconds of fitting per fold (execution facts: never in DVC-tracked outputs).
         score_times: Seconds of scoring per fold.
+        metrics: With several scorers (``search.scoring`` a list), the others' scores per fold,
+            taken where ``fold_scores`` are (NaN where a fold did not run); ``fold_scores`` are
+            the refit metric's, which every decision reads.
     """
 
     trial: Trial
@@ -117,6 +120,7 @@ class Observation:
     error: str = ""
     fit_times: tuple[float, ...] = ()
     score_times: tuple[float, ...] = ()
+    metrics: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def mean_score(self) -> float:

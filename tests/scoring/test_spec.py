@@ -20,6 +20,7 @@ CHANGED = {
     "resource": "n_samples", "seed": 1, "numeric": ("a", "c"), "categorical": (), "score_best_iteration": False,
     "early_stopping": 20, "data_fingerprint": "f2",
     "kinds": (KindOption("lightgbm", {}), KindOption("random_forest", {"max_depth": 8})), "max_resources": 500,
+    "metrics": ("neg_log_loss",),
 }
 
 

@@ -15,7 +15,7 @@ from tunepipe.search.racing import Racing
 from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, PopulationBasedTraining, SuccessiveHalving
 
 COMMON = {"strategy", "sampler", "scheduler", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
-          "include_defaults", "time_budget"}
+          "include_defaults", "time_budget", "refit"}
 # Written by hand from the README's strategy table (what each reads besides the common keys), with
 # search.racing on and min_resources: exhaust, as the shipped params.yaml has them.
 READS = {

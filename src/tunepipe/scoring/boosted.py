@@ -143,6 +143,22 @@ class BoostedFolds:
         """Where every fold trained in step from round 0 would have stopped by ``trained`` (None: not yet)."""
         return first_stop(self.boosters, trained, self.patience, self.rounds)
 
+    def metrics_at(self, ids: list[int], best: int | None, done: int) -> dict[str, tuple[float, ...]]:
+        """The other scorers (``spec.metrics``) of folds ``ids`` at the round their scores are
+        taken at (``best``, else ``done``): each computed once on the fold's validation
+        predictions at that round, as the refit's wrapper with that many rounds predicts them."""
+        names = self.setup.spec.metrics
+        if not names:
+            return {}
+        at = best if best is not None else done
+        table = []
+        for i in ids:
+            booster = self.boosters[i]
+            assert booster is not None
+            rows = self.env.fold_data(self.setup, i, self.X, self.y, *self.folds[i])
+            table.append(booster.scores_at(names, rows.X_test, at))
+        return {name: tuple(row[j] for row in table) for j, name in enumerate(names)}
+
     def scores_at(self, ids: list[int], done: int) -> tuple[int | None, tuple[float, ...]]:
         """The round the folds ``ids`` are scored at (None: the budget) and their scores there."""
         chosen = [self.boosters[i] for i in ids]
@@ -177,14 +193,17 @@ def score_boosted(
             best, scores = run.scores_at(list(range(stage.start)), done)
             assert trial.race is not None
             if trial.race.loses(scores):
-                return pruned(trial, scores, len(folds), best, run.seconds)
+                ran = list(range(stage.start))
+                return pruned(trial, scores, len(folds), best, run.seconds, run.metrics_at(ran, best, done))
             run.advance(list(stage), done)
         stopped = run.stopped(done)
         done = stopped if stopped is not None else run.train(every, done)
     if run.lineage:
         run.keep()
     best, scores = run.scores_at(every, done)
-    return Observation(trial, scores, best_budget=best, fit_times=tuple(run.seconds))
+    return Observation(
+        trial, scores, best_budget=best, fit_times=tuple(run.seconds), metrics=run.metrics_at(every, best, done)
+    )
 
 
 def first_stop(boosters: list[Any], trained: int, patience: int | None, rounds: int) -> int | None:

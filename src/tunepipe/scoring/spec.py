@@ -44,6 +44,8 @@ class TrialSpec:
             that kind alone; ``kind`` and ``fixed_params`` are the first kind's. Empty: one kind.
         max_resources: The search's full budget, which each kind's full budget corresponds to
             (several kinds, resource ``n_estimators``: :func:`tunepipe.models.kind_budget`).
+        metrics: The scorers recorded besides ``scoring`` (the refit metric), on every fold where
+            ``scoring`` is taken.
     """
 
     kind: str
@@ -59,6 +61,7 @@ class TrialSpec:
     data_fingerprint: str = ""
     kinds: tuple[KindOption, ...] = ()
     max_resources: int | None = None
+    metrics: tuple[str, ...] = ()
 
     @property
     def native_boosting(self) -> bool:
@@ -82,6 +85,7 @@ class TrialSpec:
             "best_iteration": self.score_best_iteration and self.native_boosting and self.resource == "n_estimators",
             "early_stopping": self.early_stopping,
             "kinds": [[k.kind, k.fixed_params] for k in self.kinds], "max_resources": self.max_resources,
+            "metrics": self.metrics,
         }
         # sort_keys: the digest must not depend on the order params.yaml lists the fixed params in.
         return hashlib.sha256(json.dumps(fields, sort_keys=True, default=repr).encode()).hexdigest()
@@ -165,7 +169,8 @@ def make_setup(cfg: Config, split: Prepared, threads: int, fingerprint: str = ""
         fixed_params=cfg.model.params_of(kinds[0]),
         kinds=tuple(KindOption(k, cfg.model.params_of(k)) for k in kinds) if cfg.model.several else (),
         max_resources=cfg.search.max_resources if cfg.model.several else None,
-        scoring=cfg.search.scoring,
+        scoring=cfg.search.refit_metric,
+        metrics=cfg.search.other_metrics,
         resource=cfg.search.resource,
         seed=cfg.base.seed,
         numeric=tuple(split.numeric),

@@ -15,9 +15,14 @@ def stages(trial: Trial, n_folds: int) -> list[range]:
     return [range(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
-def pruned(trial: Trial, scores: tuple[float, ...], n_folds: int, best: int | None, seconds: list[float]) -> Observation:
-    """A trial stopped after its first folds: their scores, NaN for the folds it never ran."""
+def pruned(
+    trial: Trial, scores: tuple[float, ...], n_folds: int, best: int | None, seconds: list[float],
+    metrics: dict[str, tuple[float, ...]] | None = None,
+) -> Observation:
+    """A trial stopped after its first folds: their scores (and the other scorers'), NaN for the
+    folds it never ran."""
+    pad = (math.nan,) * (n_folds - len(scores))
     return Observation(
-        trial, scores + (math.nan,) * (n_folds - len(scores)), best_budget=best, status="pruned",
-        fit_times=tuple(seconds[: len(scores)]),
+        trial, scores + pad, best_budget=best, status="pruned", fit_times=tuple(seconds[: len(scores)]),
+        metrics={name: values + pad for name, values in (metrics or {}).items()},
     )

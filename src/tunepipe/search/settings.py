@@ -27,7 +27,7 @@ class SearchSettings:
     early_stopping: int | None
     include_defaults: bool
     racing: bool
-    scoring: str
+    scoring: str | list[str]
     time_budget: float | None
     space: Space
     population: int = 10

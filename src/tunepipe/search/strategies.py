@@ -48,7 +48,7 @@ from tunepipe.search.schedulers import ASHA, FIFO, Hyperband, PopulationBasedTra
 # Keys every strategy reads; a strategy's own keys are in its entry.
 COMMON_KEYS = frozenset({
     "strategy", "sampler", "scheduler", "scoring", "space", "resource", "max_resources", "score_best_iteration", "early_stopping",
-    "include_defaults", "time_budget",
+    "include_defaults", "time_budget", "refit",
 })
 # BOHB's share of configurations drawn at random (Falkner et al. 2018, rho = 1/3).
 BOHB_RANDOM_FRACTION = 1 / 3
