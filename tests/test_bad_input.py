@@ -217,6 +217,19 @@ CASES: list[tuple[str, str, Callable[[Path], list[str]] | None, list[str], str]]
       "search.scoring=r2", "evaluate.metrics=[r2]"],
      r"model.kind lists 'logistic_regression', but it has no regressor for data.task regression; remove it from the "
      r"list \(kinds with one: lightgbm, random_forest, extra_trees, hist_gradient_boosting, ridge\)"),
+    # --- params: several scorers
+    ("refit not among scoring", "run", NONE, ["search.scoring=[roc_auc, neg_log_loss]", "search.refit=accuracy"],
+     r"search.refit is 'accuracy', but must be one of search.scoring \(\[roc_auc, neg_log_loss\]\): the refit metric "
+     r"picks the winner among the metrics computed; add 'accuracy' to search.scoring, or set search.refit to one of them"),
+    ("refit another than the one scorer", "run", NONE, ["search.refit=accuracy"],
+     r"search.refit is 'accuracy', but must be one of search.scoring \('roc_auc'\)"),
+    ("a scorer listed twice", "run", NONE, ["search.scoring=[roc_auc, roc_auc]"],
+     r"search.scoring lists roc_auc twice, but each scorer is computed once; remove one"),
+    ("an unknown scorer in the list", "run", NONE, ["search.scoring=[roc_auc, logloss]"],
+     r"search.scoring lists 'logloss', but every entry must be a scikit-learn scorer name; did you mean"),
+    ("no scorer", "run", NONE, ["search.scoring=[]"], r"search.scoring is \[\], but must name a scorer or list several"),
+    ("a listed scorer of another task", "run", NONE, ["search.scoring=[roc_auc, r2]"],
+     r"search.scoring lists 'r2', but it does not fit data.task binary \(it is a regression metric\)"),
     # --- params: -S syntax
     ("dask scheduler unreachable", "run", NONE, ["execution.runner=dask", "execution.dask_address=tcp://127.0.0.1:9"],
      r"execution.dask_address is 'tcp://127.0.0.1:9', but no Dask scheduler answers there \(Connection refused within 5 s\); "

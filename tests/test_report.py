@@ -156,3 +156,44 @@ def test_leaderboard_leads_with_rank_score_and_budget_then_rounded_params() -> N
     assert list(rows[0]) == ["rank", "score", "budget", "best at", "trial", "a", "b", "status"]
     assert [(r["rank"], r["trial"], r["budget"]) for r in rows[:2]] == [(1, "5 b0 r1", 10), (2, "4 b0 r1", 10)]
     assert rows[0]["score"] == 0.8 and rows[-1]["score"] is None  # the failed trial last
+
+
+def _obs(number: int, rung: int, auc: tuple[float, ...], loss: tuple[float, ...], status: str = "ok") -> Observation:
+    return Observation(Trial(number, number, {"x": number}, 9 * 3**rung, rung=rung), auc, status=status,  # type: ignore[arg-type]
+                       metrics={"neg_log_loss": loss})
+
+
+def test_several_scorers_get_scikit_learns_multi_metric_columns() -> None:
+    """A hand-made table: two folds, roc_auc decides, neg_log_loss is recorded."""
+    observations = [
+        _obs(0, 0, (0.8, 0.9), (-0.5, -0.3)),
+        _obs(1, 0, (0.7, 0.7), (-0.2, -0.2)),
+        _obs(2, 0, (0.9, float("nan")), (-0.1, float("nan")), status="pruned"),
+        _obs(3, 1, (0.6, 0.6), (-0.9, -0.7)),
+    ]
+    table = trials_table(observations, ["x"], ["roc_auc", "neg_log_loss"], "roc_auc")
+    expected = ["split0_test_roc_auc", "split1_test_roc_auc", "mean_test_roc_auc", "std_test_roc_auc", "rank_test_roc_auc",
+                "split0_test_neg_log_loss", "split1_test_neg_log_loss", "mean_test_neg_log_loss",
+                "std_test_neg_log_loss", "rank_test_neg_log_loss"]
+    assert [c for c in table.columns if c.endswith(("roc_auc", "neg_log_loss"))] == expected
+    # The refit metric's columns are the _score columns, as before.
+    pd.testing.assert_series_equal(table["mean_test_roc_auc"], table["mean_test_score"], check_names=False)
+    assert table["mean_test_neg_log_loss"].tolist()[:2] == pytest.approx([-0.4, -0.2])
+    assert math.isnan(table["mean_test_neg_log_loss"][2])
+    assert table["std_test_neg_log_loss"][0] == pytest.approx(0.1)
+    # Ranks within a rung: by roc_auc 0 > 1 > (2, pruned); by neg_log_loss 1 > 0 > 2; rung 1 alone.
+    assert table["rank_test_roc_auc"].tolist() == [1, 2, 3, 1] == table["rank_test_score"].tolist()
+    assert table["rank_test_neg_log_loss"].tolist() == [2, 1, 3, 1]
+    # One scorer: no per-scorer columns.
+    assert not any(c.endswith("roc_auc") for c in trials_table(observations, ["x"], ["roc_auc"], "roc_auc").columns)
+
+
+def test_cv_metrics_give_every_scorer_for_the_winner_and_the_defaults() -> None:
+    defaults = Observation(Trial(0, -1, {}, 27, bracket=-1), (0.75, 0.75), metrics={"neg_log_loss": (-0.4, -0.6)})
+    best = Observation(Trial(1, 0, {"x": 0}, 27), (0.8, 0.9), metrics={"neg_log_loss": (-0.5, -0.3)})
+    cv = cv_metrics([defaults, best], "roc_auc", "tpe", ["neg_log_loss", "roc_auc"])
+    assert cv["refit"] == "roc_auc" and cv["best_score"] == pytest.approx(0.85)
+    assert cv["best_metrics"] == pytest.approx({"neg_log_loss": -0.4, "roc_auc": 0.85})
+    assert list(cv["best_metrics"]) == ["neg_log_loss", "roc_auc"]  # as listed
+    assert cv["defaults_metrics"] == pytest.approx({"neg_log_loss": -0.5, "roc_auc": 0.75})
+    assert "best_metrics" not in cv_metrics([defaults, best], "roc_auc", "tpe", ["roc_auc"])

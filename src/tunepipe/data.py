@@ -220,7 +220,7 @@ def check_fold_sizes(y: pd.Series, task: Task, n_splits: int, test_size: float) 
         )
 
 
-def check_scorer(scoring: str, y: pd.Series, task: Task, key: str = "search.scoring") -> float:
+def check_scorer(scoring: str, y: pd.Series, task: Task, key: str = "search.scoring", verb: str = "is") -> float:
     """The scorer can score this task's predictions, tried on a constant model of the real target.
 
     ``key`` is the params key that names the scorer, for the message. Returns the constant
@@ -250,7 +250,7 @@ def check_scorer(scoring: str, y: pd.Series, task: Task, key: str = "search.scor
     if error:
         suggestion = {"binary": "roc_auc", "multiclass": "neg_log_loss", "regression": "neg_root_mean_squared_error"}[task]
         raise DataError(
-            f"{key} is '{scoring}', but it does not fit data.task {task} ({error}); "
+            f"{key} {verb} '{scoring}', but it does not fit data.task {task} ({error}); "
             f"use e.g. '{suggestion}'"
         )
     return score
@@ -275,7 +275,7 @@ def validate(df: pd.DataFrame, cfg: Config, scorers: bool = True) -> Task:
 def check_scorers(cfg: Config, y: pd.Series, task: Task) -> None:
     """``search.scoring`` and every ``evaluate.metrics`` scorer fit the task."""
     for name in cfg.search.metrics:
-        check_scorer(name, y, task)
+        check_scorer(name, y, task, verb="lists" if len(cfg.search.metrics) > 1 else "is")
     if cfg.evaluate.metrics != "auto":
         for name in cfg.evaluate.metrics:
             check_scorer(name, y, task, key="evaluate.metrics")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import PredefinedSplit, cross_val_score
+from sklearn.model_selection import PredefinedSplit, cross_val_score, cross_validate
 
 from tests.conftest import make_frame, setup_for, trial_at
 from tunepipe.data import folds_from_plan, prepare
@@ -330,3 +330,35 @@ def test_live_boosters_are_named_as_the_kind_alone(prepared) -> None:
     forest, _, trees = several.narrow({"kind": "random_forest"}, 200)
     assert (forest.spec.kind, forest.spec.early_stopping, forest.run.continue_boosting, trees) == (
         "random_forest", None, False, 100)
+
+
+@pytest.mark.parametrize(("kind", "params", "budget", "early_stopping"), [
+    ("lightgbm", {"num_leaves": 7, "learning_rate": 0.2}, 60, 5),     # scored at its best round
+    ("lightgbm", {"num_leaves": 7, "learning_rate": 0.2}, 30, None),  # at its budget
+    ("random_forest", {"min_samples_leaf": 3}, 20, None),
+])
+def test_several_scorers_equal_scikit_learns_cross_validate(prepared, kind, params, budget, early_stopping) -> None:
+    """Every scorer on every fold, at the round the refit metric scores the trial at, against
+    scikit-learn's multi-metric cross_validate of the same pipeline with that many rounds."""
+    others = ("neg_log_loss", "accuracy", "balanced_accuracy")
+    setup = _setup(prepared, kind=kind, metrics=others, early_stopping=early_stopping)
+    ours = score_trial(_trial(0, params, 0, budget), prepared.X_train, prepared.y_train,
+                       folds_from_plan(prepared.fold), setup, len(prepared.train))
+    assert set(ours.metrics) == set(others)
+    rounds = ours.best_budget or budget
+    theirs = cross_validate(setup.pipeline(params, rounds), prepared.X_train, prepared.y_train,
+                            cv=PredefinedSplit(prepared.fold), scoring=["roc_auc", *others])
+    np.testing.assert_allclose(ours.fold_scores, theirs["test_roc_auc"], rtol=1e-12)
+    for name in others:
+        np.testing.assert_allclose(ours.metrics[name], theirs[f"test_{name}"], rtol=1e-9, err_msg=name)
+
+
+def test_a_raced_out_trial_records_every_scorer_on_the_folds_it_ran(prepared) -> None:
+    setup = _setup(prepared, metrics=("neg_log_loss",), early_stopping=5)
+    race = Race(incumbent=(1.0, 1.0, 1.0), alpha=0.5)  # no trial beats a perfect incumbent
+    trial = Trial(0, 0, {"num_leaves": 4, "learning_rate": 0.01}, 20, race=race)
+    ours = score_trial(trial, prepared.X_train, prepared.y_train, folds_from_plan(prepared.fold), setup,
+                       len(prepared.train))
+    assert ours.status == "pruned"
+    ran = [not math.isnan(s) for s in ours.fold_scores]
+    assert 0 < sum(ran) < 3 and [not math.isnan(s) for s in ours.metrics["neg_log_loss"]] == ran
