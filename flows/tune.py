@@ -194,10 +194,12 @@ def tune(cfg: Config, root: str = ".") -> dict[str, Any] | State:
     if cfg.search.time_budget is not None:
         cv["time_budget_spent"] = search.closed
     winner = winner_record(search, cfg.search.resource)
+    # Hyperparameter importance is within one space: with several kinds, the winner's kind's.
+    own = trials[trials["kind"] == winner["kind"]] if "kind" in winner else trials
+    space = cfg.search.space_of(winner["kind"]) if "kind" in winner else cfg.search.flat_space
     paths = io.write_search_outputs(
         root, trials, report.progress_table(trials), cv, winner,
-        importance.param_importances(trials, cfg.search.flat_space, cfg.base.seed),
-        importance.parallel_coordinates(trials, cfg.search.flat_space),
+        importance.param_importances(own, space, cfg.base.seed), importance.parallel_coordinates(own, space),
     )
     io.write_timings(root, report.timings_table(search.observations))
     artifact = _publish_leaderboard(trials)
