@@ -198,12 +198,12 @@ def score_boosted(
             run.advance(list(stage), done)
         stopped = run.stopped(done)
         done = stopped if stopped is not None else run.train(every, done)
+    best, scores = run.scores_at(every, done)
+    # Before the boosters go to the live store: once there, another trial may take them over.
+    metrics = run.metrics_at(every, best, done)
     if run.lineage:
         run.keep()
-    best, scores = run.scores_at(every, done)
-    return Observation(
-        trial, scores, best_budget=best, fit_times=tuple(run.seconds), metrics=run.metrics_at(every, best, done)
-    )
+    return Observation(trial, scores, best_budget=best, fit_times=tuple(run.seconds), metrics=metrics)
 
 
 def first_stop(boosters: list[Any], trained: int, patience: int | None, rounds: int) -> int | None:
