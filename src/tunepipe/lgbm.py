@@ -535,11 +535,15 @@ class LiveBooster:
             goes on from the snapshot's.
         rows: With ``start``, the fold's preprocessed (training, validation) features: LightGBM
             computes the starting scores by predicting them with the snapshot's trees.
+        others: Other scorers of the trial (several metrics). Those LightGBM computes natively
+            (:data:`_NATIVE`) are recorded on every scored round beside ``scoring``, at the cost of
+            LightGBM's metric; :meth:`scores_at` gives any of them at any round.
     """
 
     def __init__(
         self, fold: BinnedFold, estimator: LGBMModel, scoring: str, every_round: bool | None = None,
         start: Snapshot | None = None, rows: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+        others: Sequence[str] = (),
     ) -> None:
         key = dataset_params(estimator.get_params())
         if key != fold.key:
@@ -558,6 +562,14 @@ class LiveBooster:
             metric = RoundMetric(scoring, every_round=False)
         if every_round is not None:
             metric = dataclasses.replace(metric, every_round=every_round)
+        # The other scorers LightGBM computes in C++ on its validation scores, every scored round.
+        self._natives: dict[str, RoundMetric] = {}
+        for name in others if fold.valid_labels_known else ():
+            other = round_metric(name, fold.task, fold.n_classes)
+            if other.native is not None and other.native != metric.native:
+                self._natives[name] = other
+        natives = [m.native for m in (metric, *self._natives.values()) if m.native is not None]
+        self._metric_param: str | list[str] = natives or "None"
         self.fold, self.metric = fold, metric
         self._params = params
         self._scorer = get_scorer(scoring)
@@ -566,19 +578,22 @@ class LiveBooster:
         )
         self._X_stub = np.empty((len(fold.y_valid), 0))  # scorers pass X on to predict, which ignores it
         self._curve: list[float] = []
+        # The native other scorers after each round (NaN where not scored; before a snapshot's start).
+        self._others: dict[str, list[float]] = {name: [] for name in self._natives}
         self._lock = threading.Lock()
         self._iterations: list[int] = []
         if start is not None:
             if rows is None:
                 raise ValueError("a LiveBooster that starts from a snapshot needs the fold's rows (rows=...)")
             self.booster = self._continued(start, rows)
+            self._others = {name: [math.nan] * len(start.curve) for name in self._natives}
             self._curve = [*start.curve, self._score()]
             self._iterations = [*start.iterations, self.booster.current_iteration()]
             return
         with fold.lock:
             _set_log_level(params)
             # As lightgbm.train builds its booster: training set, then the validation set.
-            self.booster = lgb.Booster(params={**params, "metric": metric.native or "None"}, train_set=fold.train)
+            self.booster = lgb.Booster(params={**params, "metric": self._metric_param}, train_set=fold.train)
             self.booster.add_valid(fold.valid, "valid")
 
     def _continued(self, start: Snapshot, rows: tuple[pd.DataFrame, pd.DataFrame]) -> lgb.Booster:
@@ -592,7 +607,7 @@ class LiveBooster:
             # The new Datasets take the fold's bins (reference): that is the point, not a problem.
             warnings.filterwarnings("ignore", message="Overriding the parameters from Reference Dataset")
             return lgb.train(
-                {**self._params, "metric": self.metric.native or "None"}, train, num_boost_round=1,
+                {**self._params, "metric": self._metric_param}, train, num_boost_round=1,
                 init_model=lgb.Booster(model_str=start.model), valid_sets=[valid], valid_names=["valid"],
                 keep_training_booster=True,
             )
@@ -631,16 +646,24 @@ class LiveBooster:
                 self._iterations.append(self.booster.current_iteration())
                 r = len(self._curve) + 1
                 scored = self.metric.every_round or r == to_rounds or on_grid(r)
-                self._curve.append(self._score() if scored else math.nan)
+                if scored:
+                    self._curve.append(self._score())
+                else:
+                    self._curve.append(math.nan)
+                    for values in self._others.values():
+                        values.append(math.nan)
             return self.curve
 
     def _score(self) -> float:
+        """The scorer after the current round (and each native other scorer's, recorded)."""
         m = self.metric
+        feval = None if m.native is not None else self._accuracy if m.argmax_accuracy else self._feval
+        results = {r[1]: float(r[2]) for r in self.booster.eval_valid(feval=feval)}
+        for name, other in self._natives.items():
+            self._others[name].append(other.offset + other.sign * results[other.native])  # type: ignore[index]
         if m.native is not None:
-            (result,) = self.booster.eval_valid()
-            return m.offset + m.sign * float(result[2])
-        (result,) = self.booster.eval_valid(feval=self._accuracy if m.argmax_accuracy else self._feval)
-        return float(result[2])
+            return m.offset + m.sign * results[m.native]
+        return results[m.scoring]
 
     def _accuracy(self, predictions: np.ndarray, _: lgb.Dataset) -> tuple[str, float, bool]:
         """accuracy_score of the wrapper's predict: the first most probable class is the prediction."""
@@ -657,15 +680,20 @@ class LiveBooster:
 
     def scores_at(self, scorings: Sequence[str], X_valid: pd.DataFrame, rounds: int) -> tuple[float, ...]:
         """Each scorer of ``scorings`` after ``rounds`` rounds on the validation rows ``X_valid``
-        (the fold's preprocessed features): the booster's predictions there, as the wrapper fitted
-        with that many rounds returns them, scored once (several metrics of a trial)."""
+        (the fold's preprocessed features), as the wrapper fitted with that many rounds scores:
+        a native one as recorded that round (``others``), any other on the booster's predictions
+        there, predicted once for all of them (several metrics of a trial)."""
         with self._lock:
-            predictions = self.booster.predict(X_valid, num_iteration=self._iterations[rounds - 1])
-        view: _Predictions = (
-            _RegressorPredictions() if self.fold.classes is None else _ClassifierPredictions(self.fold.classes)
-        )
-        view.set(predictions)
-        return tuple(float(get_scorer(s)(view, self._X_stub, self.fold.y_valid)) for s in scorings)
+            recorded = {name: values[rounds - 1] for name, values in self._others.items()}
+            rest = [s for s in scorings if math.isnan(recorded.get(s, math.nan))]
+            predictions = self.booster.predict(X_valid, num_iteration=self._iterations[rounds - 1]) if rest else None
+        if rest:
+            view: _Predictions = (
+                _RegressorPredictions() if self.fold.classes is None else _ClassifierPredictions(self.fold.classes)
+            )
+            view.set(predictions)  # type: ignore[arg-type]
+            recorded |= {s: float(get_scorer(s)(view, self._X_stub, self.fold.y_valid)) for s in rest}
+        return tuple(recorded[s] for s in scorings)
 
     def estimated_bytes(self) -> int:
         """Memory this booster holds besides the shared fold, as measured (benchmarks/lgbm_engine.py).

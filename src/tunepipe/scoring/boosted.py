@@ -92,12 +92,12 @@ class BoostedFolds:
     def new_booster(self, i: int) -> lgbm.LiveBooster:
         """Fold ``i``'s booster at round 0, or, for a schedule, at the start of its last segment."""
         fold = self.env.binned_fold(self.setup, i, self.X, self.y, *self.folds[i], self.key)
-        scoring = self.setup.spec.scoring
+        scoring, others = self.setup.spec.scoring, self.setup.spec.metrics
         if not self.trial.schedule:
-            return lgbm.LiveBooster(fold, self.estimator, scoring)
+            return lgbm.LiveBooster(fold, self.estimator, scoring, others=others)
         rows = self.env.fold_data(self.setup, i, self.X, self.y, *self.folds[i])
         start = self.start_of_last_segment(i, fold, (rows.X_train, rows.X_test))
-        return lgbm.LiveBooster(fold, self.estimator, scoring, start=start, rows=(rows.X_train, rows.X_test))
+        return lgbm.LiveBooster(fold, self.estimator, scoring, start=start, rows=(rows.X_train, rows.X_test), others=others)
 
     def start_of_last_segment(
         self, i: int, fold: lgbm.BinnedFold, rows: tuple[pd.DataFrame, pd.DataFrame]
@@ -145,8 +145,9 @@ class BoostedFolds:
 
     def metrics_at(self, ids: list[int], best: int | None, done: int) -> dict[str, tuple[float, ...]]:
         """The other scorers (``spec.metrics``) of folds ``ids`` at the round their scores are
-        taken at (``best``, else ``done``): each computed once on the fold's validation
-        predictions at that round, as the refit's wrapper with that many rounds predicts them."""
+        taken at (``best``, else ``done``): those LightGBM computes natively as recorded every
+        round, the others once on the fold's validation predictions at that round, as the refit's
+        wrapper with that many rounds predicts them."""
         names = self.setup.spec.metrics
         if not names:
             return {}
