@@ -125,3 +125,16 @@ def test_cron_and_interval_exclude_each_other() -> None:
 
     with pytest.raises(ConfigError, match=r"--cron is '0 3 \* \* \*' and --interval is 60, but a deployment takes one schedule"):
         check_schedule("0 3 * * *", 60)
+
+
+def test_tunepipe_exp_drops_every_metric_but_the_kept_ones_and_no_param() -> None:
+    """What `dvc exp show --drop EXP_DROP --keep EXP_KEEP` hides (DVC matches with re.match)."""
+    from tunepipe.cli import EXP_DROP, EXP_KEEP
+
+    hidden = ["roc_auc", "log_loss", "strategy", "data/split", "best_metrics.neg_log_loss", "defaults_metrics.roc_auc",
+              "baseline_metrics.accuracy", "defaults_trial_metrics.roc_auc", "best_by_kind.random_forest"]
+    shown = ["score", "gain", "baseline_score", "defaults_trial_score", "best_score", "n_trials", "search.strategy"]
+    params = ["model.kind", "search.scoring", "search.refit", "search.space", "base.seed"]
+    assert all(re.match(EXP_DROP, n) and not re.match(EXP_KEEP, n) for n in hidden)
+    assert all(re.match(EXP_KEEP, n) for n in shown)
+    assert not any(re.match(EXP_DROP, n) for n in params)

@@ -55,8 +55,9 @@ EXP_HELP = (
     "CV score, the trials, and the params that differ between the experiments (other args go to dvc)"
 )
 # `tunepipe exp`: DVC's --keep wins over --drop and --only-changed. Dropped: every metric (a name
-# without a dot) and every file dependency (a path); kept: the metrics a reader compares first.
-EXP_DROP = r"^[^.]*$|.*/"
+# without a dot, or one of the nested metrics of several scorers and kinds, whose names have one)
+# and every file dependency (a path); kept: the metrics a reader compares first.
+EXP_DROP = r"^[^.]*$|.*/|^(best_metrics|defaults_metrics|baseline_metrics|defaults_trial_metrics|best_by_kind)\."
 EXP_KEEP = r"^(Experiment|score|gain|baseline_score|defaults_trial_score|best_score|n_trials|search\.strategy)$"
 
 
