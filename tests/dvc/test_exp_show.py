@@ -22,7 +22,7 @@ def _show(repo: Repo, *args: str) -> list[str]:
 def test_the_holdout_score_and_the_defaults_score_are_the_first_metrics(repo: Repo) -> None:
     header = _show(repo)[1].split()
     # Metrics come in the order of the stages that write them: evaluate's metrics/test.json first.
-    assert header[0] == "Experiment" and header[1].startswith("Cre") and header[2] == "score", header
+    assert header[0] == "Experiment" and header[1].startswith("Cr") and header[2] == "score", header
     assert list(repo.json("metrics/test.json"))[:2] == ["score", "baseline_score"]
 
 

@@ -33,7 +33,7 @@ def _outputs(root: Path) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any], 
 @pytest.mark.parametrize("strategy", ["tpe", "halving"])
 def test_several_kinds_same_results_with_any_runner_and_a_refit_of_the_winners_kind(tmp_path: Path, strategy: str) -> None:
     make_frame(400, "binary", seed=1).to_csv(tmp_path / "data.csv", index=False)
-    extra = ["search.n_candidates=14", "search.window=3"] if strategy == "tpe" else ["search.n_candidates=12"]
+    extra = ["search.n_candidates=14", "search.window=3"] if strategy == "tpe" else ["search.n_candidates=9"]
     base = [*BASE, f"search.strategy={strategy}", *extra]
     results = {}
     runs = {
