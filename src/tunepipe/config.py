@@ -113,6 +113,15 @@ Space = Annotated[
     Discriminator(_space_shape),
 ]
 
+def _check_distinct(names: list[str], *, example: str, once: str) -> None:
+    """A list of names (model kinds, scorers) is not empty and names nothing twice."""
+    if not names:
+        raise ValueError(f"{KEY} is [], but must name {example}")
+    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if repeated is not None:
+        raise ValueError(f"{KEY} lists {repeated} twice, but {once}; remove one")
+
+
 # search.time_budget's units: "90s", "10m", "1.5h" (a bare number is seconds).
 _TIME_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -217,11 +226,7 @@ class SearchConfig(_Section):
     def _known_scorer(cls, v: str | list[str]) -> str | list[str]:
         names = get_scorer_names()
         if isinstance(v, list):
-            if not v:
-                raise ValueError(f"{KEY} is [], but must name a scorer or list several; e.g. roc_auc")
-            repeated = next((m for i, m in enumerate(v) if m in v[:i]), None)
-            if repeated is not None:
-                raise ValueError(f"{KEY} lists {repeated} twice, but each scorer is computed once; remove one")
+            _check_distinct(v, example="a scorer or list several; e.g. roc_auc", once="each scorer is computed once")
             for name in v:
                 if name not in names:
                     raise ValueError(
@@ -403,11 +408,7 @@ class ModelConfig(_Section):
     @classmethod
     def _kinds(cls, v: str | list[str]) -> str | list[str]:
         if isinstance(v, list):
-            if not v:
-                raise ValueError(f"{KEY} is [], but must name a model kind or list several; e.g. lightgbm")
-            repeated = next((k for i, k in enumerate(v) if k in v[:i]), None)
-            if repeated is not None:
-                raise ValueError(f"{KEY} lists {repeated} twice, but each kind is searched once; remove one")
+            _check_distinct(v, example="a model kind or list several; e.g. lightgbm", once="each kind is searched once")
             if len(v) == 1:
                 return v[0]  # a list of one kind is that kind
         return v

@@ -58,10 +58,9 @@ def trials_table(
         for name in metrics if len(metrics) > 1 else ():
             folds = o.fold_scores if name == refit else o.metrics.get(name, (math.nan,) * len(o.fold_scores))
             row |= {f"split{k}_test_{name}": s for k, s in enumerate(folds)}
-            values = np.asarray(folds, dtype=float)
-            mean = float(values.mean()) if values.size and not np.isnan(values).any() else math.nan
+            mean = _mean(folds)
             row[f"mean_test_{name}"] = mean
-            row[f"std_test_{name}"] = float(values.std()) if not math.isnan(mean) else math.nan
+            row[f"std_test_{name}"] = float(np.std(folds)) if not math.isnan(mean) else math.nan
         row["status"] = o.status
         row["error"] = o.error
         rows.append(row)
@@ -143,11 +142,13 @@ def cv_metrics(
 
 def metric_means(o: Observation, metrics: Sequence[str], refit: str) -> dict[str, float]:
     """Every scorer's mean over the folds of ``o`` (NaN if any fold has none), in ``metrics``' order."""
-    out = {}
-    for name in metrics:
-        values = np.asarray(o.fold_scores if name == refit else o.metrics.get(name, (math.nan,)), dtype=float)
-        out[name] = float(values.mean()) if values.size and not np.isnan(values).any() else math.nan
-    return out
+    return {name: _mean(o.fold_scores if name == refit else o.metrics.get(name, (math.nan,))) for name in metrics}
+
+
+def _mean(scores: Sequence[float]) -> float:
+    """Mean over folds; NaN if any fold is NaN (as :attr:`Observation.mean_score`)."""
+    values = np.asarray(scores, dtype=float)
+    return float(values.mean()) if values.size and not np.isnan(values).any() else math.nan
 
 
 def best_by_kind(observations: Sequence[Observation]) -> dict[str, Observation]:
